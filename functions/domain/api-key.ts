@@ -1,0 +1,143 @@
+/**
+ * The API key record (SPEC §3.3) and the pure rules about it: status, what may be shown, and the
+ * `last_change` stamp the audit consumer reads from the stream. No AWS imports.
+ */
+import type { Environment } from './token';
+
+export type KeyType = 'workspace' | 'organization' | 'system';
+export type StoredStatus = 'active' | 'disabled' | 'revoked';
+export type KeyStatus = StoredStatus | 'expired';
+
+/** Who made a change and from where: the IAM principal, never a secret. */
+export interface Actor {
+  readonly principal: string;
+  readonly source_ip?: string;
+  readonly user_agent?: string;
+  readonly request_id?: string;
+}
+
+export type ChangeKind = 'created' | 'updated' | 'rotated' | 'revoked';
+
+/**
+ * Stamped on every write so the stream-fed audit trail knows who did what, since a stream image
+ * carries only the item itself.
+ */
+export interface LastChange extends Actor {
+  readonly kind: ChangeKind;
+  readonly at: string;
+}
+
+export interface RotationPolicy {
+  readonly every_days: number;
+  readonly grace_period_seconds: number;
+  /** Where a scheduled rotation delivers the new token, e.g. a Secrets Manager secret ARN. */
+  readonly destination: string;
+}
+
+/** The stored item. Hash fields never leave the repository layer in a response, event or log. */
+export interface ApiKeyItem {
+  id: string;
+  kind: 'api_key';
+  name: string;
+  description?: string;
+  key_prefix: string;
+  environment: Environment;
+  key_type: KeyType;
+  organization_id: string;
+  workspace_id?: string;
+  scopes: string[];
+  rate_limit?: number;
+  ip_allowlist?: string[];
+  expires_at?: string;
+  /** `YYYY-MM-DD` of `expires_at`: partition of the sparse expiry index. */
+  expires_day?: string;
+  status: StoredStatus;
+  created_by: string;
+  created_at: string;
+  created_sort: string;
+  updated_at: string;
+  last_used_at?: string;
+  revoked_at?: string;
+  revoked_by?: string;
+  secret_hash: string;
+  previous_secret_hash?: string;
+  previous_secret_expires_at?: string;
+  rotated_at?: string;
+  rotation?: RotationPolicy;
+  rotation_due_at?: string;
+  rotation_due_day?: string;
+  /** KMS ciphertext of the metadata JSON, encryption context `{ key_id, organization_id }`. */
+  metadata_ciphertext?: Uint8Array;
+  version: number;
+  last_change: LastChange;
+}
+
+/** The status a caller sees: `expired` is derived from `expires_at`, `revoked` is final. */
+export function effectiveStatus(item: Pick<ApiKeyItem, 'status' | 'expires_at'>, now: Date): KeyStatus {
+  if (item.status === 'revoked') return 'revoked';
+  if (item.expires_at && Date.parse(item.expires_at) <= now.getTime()) return 'expired';
+  return item.status;
+}
+
+/** What the API returns for a key. An explicit allow-list: hashes and ciphertext are never copied. */
+export interface PublicApiKey {
+  id: string;
+  name: string;
+  description: string | null;
+  key_prefix: string;
+  environment: Environment;
+  key_type: KeyType;
+  organization_id: string;
+  workspace_id: string | null;
+  scopes: string[];
+  rate_limit: number | null;
+  ip_allowlist: string[];
+  expires_at: string | null;
+  status: KeyStatus;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+  revoked_by: string | null;
+  rotated_at: string | null;
+  previous_key_expires_at: string | null;
+  rotation: RotationPolicy | null;
+  metadata?: unknown;
+}
+
+export function toPublic(item: ApiKeyItem, now: Date, metadata?: unknown): PublicApiKey {
+  const view: PublicApiKey = {
+    id: item.id,
+    name: item.name,
+    description: item.description ?? null,
+    key_prefix: item.key_prefix,
+    environment: item.environment,
+    key_type: item.key_type,
+    organization_id: item.organization_id,
+    workspace_id: item.workspace_id ?? null,
+    scopes: [...item.scopes],
+    rate_limit: item.rate_limit ?? null,
+    ip_allowlist: [...(item.ip_allowlist ?? [])],
+    expires_at: item.expires_at ?? null,
+    status: effectiveStatus(item, now),
+    created_by: item.created_by,
+    created_at: item.created_at,
+    updated_at: item.updated_at,
+    last_used_at: item.last_used_at ?? null,
+    revoked_at: item.revoked_at ?? null,
+    revoked_by: item.revoked_by ?? null,
+    rotated_at: item.rotated_at ?? null,
+    previous_key_expires_at: item.previous_secret_expires_at ?? null,
+    rotation: item.rotation ?? null,
+  };
+  if (metadata !== undefined) view.metadata = metadata;
+  return view;
+}
+
+export function dayOf(iso: string): string {
+  return iso.slice(0, 10);
+}
+
+/** Attributes that never appear in an audit entry, event, log line or response. */
+export const SECRET_ATTRIBUTES = ['secret_hash', 'previous_secret_hash', 'metadata_ciphertext'] as const;

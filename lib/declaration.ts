@@ -1,0 +1,244 @@
+/**
+ * The one declaration of Latchkey's moving parts: tables, routes (with their authorization and the
+ * least-privilege access of the function behind them), the stream consumer and the schedules.
+ *
+ * Pure data with no CDK import: `lib/latchkey-stack.ts` turns it into CloudFormation and `local/`
+ * turns it into DynamoDB Local tables, gateway routes, a stream poller and a scheduler. Nothing
+ * else keeps a second list.
+ */
+
+/** What a function may do; each maps to one narrow IAM grant in CDK. */
+export type Access =
+  | 'keys:read'
+  | 'keys:write'
+  | 'counters:read'
+  | 'counters:write'
+  | 'audit:read'
+  | 'audit:write'
+  | 'kms:encrypt'
+  | 'kms:decrypt'
+  | 'events:put'
+  | 'secrets:write';
+
+export type TableId = 'keys' | 'counters' | 'audit';
+
+export interface AttributeDeclaration {
+  readonly name: string;
+  readonly type: 'S' | 'N';
+}
+
+export interface IndexDeclaration {
+  readonly name: string;
+  readonly partitionKey: AttributeDeclaration;
+  readonly sortKey?: AttributeDeclaration;
+}
+
+export interface TableDeclaration {
+  /** Environment variable through which functions learn the table's (generated) name. */
+  readonly envVar: string;
+  readonly partitionKey: AttributeDeclaration;
+  readonly sortKey?: AttributeDeclaration;
+  readonly indexes: readonly IndexDeclaration[];
+  /** Epoch-seconds attribute DynamoDB expires items by. */
+  readonly ttlAttribute?: string;
+  readonly stream?: 'NEW_AND_OLD_IMAGES';
+}
+
+export const tables: Readonly<Record<TableId, TableDeclaration>> = {
+  /** One item per key, fetched by id with a single GetItem on every authorization. */
+  keys: {
+    envVar: 'KEYS_TABLE_NAME',
+    partitionKey: { name: 'id', type: 'S' },
+    indexes: [
+      // Lists are newest first within a partition; `created_sort` = `<created_at>#<id>`.
+      {
+        name: 'by_organization',
+        partitionKey: { name: 'organization_id', type: 'S' },
+        sortKey: { name: 'created_sort', type: 'S' },
+      },
+      {
+        name: 'by_workspace',
+        partitionKey: { name: 'workspace_id', type: 'S' },
+        sortKey: { name: 'created_sort', type: 'S' },
+      },
+      // Every key carries `kind = "api_key"`: the registry-wide list without a Scan.
+      { name: 'by_kind', partitionKey: { name: 'kind', type: 'S' }, sortKey: { name: 'created_sort', type: 'S' } },
+      // Sparse: only keys with an expiry; the expiry scanner queries one day at a time.
+      {
+        name: 'by_expiry_day',
+        partitionKey: { name: 'expires_day', type: 'S' },
+        sortKey: { name: 'expires_at', type: 'S' },
+      },
+      // Sparse: only keys with a rotation policy; the rotator queries the days that are due.
+      {
+        name: 'by_rotation_day',
+        partitionKey: { name: 'rotation_due_day', type: 'S' },
+        sortKey: { name: 'rotation_due_at', type: 'S' },
+      },
+    ],
+    stream: 'NEW_AND_OLD_IMAGES',
+  },
+  /** Request counters and once-per-minute markers, apart from the keys so they never feed the audit stream. */
+  counters: {
+    envVar: 'COUNTERS_TABLE_NAME',
+    partitionKey: { name: 'pk', type: 'S' },
+    sortKey: { name: 'sk', type: 'S' },
+    indexes: [],
+    ttlAttribute: 'ttl',
+  },
+  /** Append-only audit trail: `pk` = `KEY#<id>`, `sk` = `<timestamp>#<event id>`. */
+  audit: {
+    envVar: 'AUDIT_TABLE_NAME',
+    partitionKey: { name: 'pk', type: 'S' },
+    sortKey: { name: 'sk', type: 'S' },
+    indexes: [
+      {
+        name: 'by_organization',
+        partitionKey: { name: 'organization_id', type: 'S' },
+        sortKey: { name: 'sk', type: 'S' },
+      },
+    ],
+    ttlAttribute: 'ttl',
+  },
+};
+
+/** How a route is authorized: SigV4 (IAM) for management, a Latchkey key with a scope for protected APIs. */
+export type RouteAuth = { readonly type: 'iam' } | { readonly type: 'latchkey'; readonly scope: string };
+
+export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+
+/** A Lambda function, named by its source file (relative to the repository root, export `handler`). */
+export interface FunctionDeclaration {
+  /** Stable name: CDK construct id and `npm run invoke -- <name>`. */
+  readonly name: string;
+  readonly entry: string;
+  readonly access: readonly Access[];
+  /** @default 10 */
+  readonly timeoutSeconds?: number;
+  /** @default 256 */
+  readonly memoryMb?: number;
+}
+
+export interface RouteDeclaration {
+  readonly method: HttpMethod;
+  /** API Gateway resource path, `{param}` for path parameters. */
+  readonly path: string;
+  readonly auth: RouteAuth;
+  readonly fn: FunctionDeclaration;
+}
+
+const management = (name: string, file: string, access: Access[]): FunctionDeclaration => ({
+  name,
+  entry: `functions/handlers/management/${file}.ts`,
+  access,
+});
+
+/** Management functions: one per operation, so each holds only the grants its operation needs. */
+export const functions = {
+  createKey: management('CreateKey', 'create-key', ['keys:write', 'kms:encrypt']),
+  listKeys: management('ListKeys', 'list-keys', ['keys:read']),
+  listScopes: management('ListScopes', 'list-scopes', []),
+  getKey: management('GetKey', 'get-key', ['keys:read', 'kms:decrypt']),
+  updateKey: management('UpdateKey', 'update-key', ['keys:read', 'keys:write', 'kms:encrypt', 'kms:decrypt']),
+  rotateKey: management('RotateKey', 'rotate-key', ['keys:read', 'keys:write']),
+  revokeKey: management('RevokeKey', 'revoke-key', ['keys:read', 'keys:write']),
+  getUsage: management('GetKeyUsage', 'get-usage', ['keys:read', 'counters:read']),
+  getKeyAudit: management('GetKeyAudit', 'get-key-audit', ['keys:read', 'audit:read']),
+  listAudit: management('ListAudit', 'list-audit', ['audit:read']),
+  demo: { name: 'Demo', entry: 'functions/handlers/demo.ts', access: [] },
+  authorizer: {
+    name: 'Authorizer',
+    entry: 'functions/handlers/authorizer.ts',
+    access: ['keys:read', 'counters:write', 'audit:write'],
+    memoryMb: 512,
+    timeoutSeconds: 5,
+  },
+  auditConsumer: {
+    name: 'AuditConsumer',
+    entry: 'functions/handlers/audit-consumer.ts',
+    access: ['audit:write', 'events:put'],
+    timeoutSeconds: 60,
+  },
+  expiryScanner: {
+    name: 'ExpiryScanner',
+    entry: 'functions/handlers/expiry-scanner.ts',
+    access: ['keys:read', 'counters:read', 'counters:write', 'events:put'],
+    timeoutSeconds: 300,
+  },
+  rotator: {
+    name: 'Rotator',
+    entry: 'functions/handlers/rotator.ts',
+    access: ['keys:read', 'keys:write', 'events:put', 'secrets:write'],
+    timeoutSeconds: 300,
+  },
+} as const satisfies Record<string, FunctionDeclaration>;
+
+const iam = { type: 'iam' } as const;
+const scope = (s: string): RouteAuth => ({ type: 'latchkey', scope: s });
+
+/** Every route of the REST API. Static paths before parameterised siblings (the local gateway matches in order). */
+export const routes: readonly RouteDeclaration[] = [
+  { method: 'POST', path: '/v1/api-keys', auth: iam, fn: functions.createKey },
+  { method: 'GET', path: '/v1/api-keys', auth: iam, fn: functions.listKeys },
+  { method: 'GET', path: '/v1/api-keys/scopes', auth: iam, fn: functions.listScopes },
+  { method: 'GET', path: '/v1/api-keys/{id}', auth: iam, fn: functions.getKey },
+  { method: 'PATCH', path: '/v1/api-keys/{id}', auth: iam, fn: functions.updateKey },
+  { method: 'DELETE', path: '/v1/api-keys/{id}', auth: iam, fn: functions.revokeKey },
+  { method: 'POST', path: '/v1/api-keys/{id}/rotate', auth: iam, fn: functions.rotateKey },
+  { method: 'GET', path: '/v1/api-keys/{id}/usage', auth: iam, fn: functions.getUsage },
+  { method: 'GET', path: '/v1/api-keys/{id}/audit', auth: iam, fn: functions.getKeyAudit },
+  { method: 'GET', path: '/v1/audit', auth: iam, fn: functions.listAudit },
+  { method: 'GET', path: '/demo/agents', auth: scope('agents:read'), fn: functions.demo },
+  { method: 'POST', path: '/demo/agents', auth: scope('agents:write'), fn: functions.demo },
+  { method: 'POST', path: '/demo/agents/{id}/execute', auth: scope('agents:execute'), fn: functions.demo },
+  { method: 'GET', path: '/demo/metrics', auth: scope('metrics:read'), fn: functions.demo },
+];
+
+/** The keys table's stream feeds the audit consumer with these settings (on AWS and in the local poller). */
+export const streamConsumer = {
+  table: 'keys' as TableId,
+  fn: functions.auditConsumer,
+  batchSize: 25,
+  maxBatchingWindowSeconds: 1,
+  retryAttempts: 5,
+  bisectBatchOnError: true,
+  reportBatchItemFailures: true,
+};
+
+export interface ScheduleDeclaration {
+  readonly fn: FunctionDeclaration;
+  /** How often it runs on AWS. */
+  readonly everyMinutes: number;
+  /** How often the local scheduler runs it. */
+  readonly localEverySeconds: number;
+}
+
+export const schedules: readonly ScheduleDeclaration[] = [
+  { fn: functions.expiryScanner, everyMinutes: 60, localEverySeconds: 30 },
+  { fn: functions.rotator, everyMinutes: 60, localEverySeconds: 30 },
+];
+
+/** `{ "GET /demo/agents": "agents:read", ... }`: what the authorizer needs to know about its API. */
+export type RouteScopeMap = Readonly<Record<string, string>>;
+
+export function routeScopeMap(rs: readonly RouteDeclaration[] = routes): RouteScopeMap {
+  const map: Record<string, string> = {};
+  for (const r of rs) if (r.auth.type === 'latchkey') map[`${r.method} ${r.path}`] = r.auth.scope;
+  return map;
+}
+
+/** Every distinct function behind a route, once. */
+export function routeFunctions(rs: readonly RouteDeclaration[] = routes): FunctionDeclaration[] {
+  return [...new Map(rs.map((r) => [r.fn.name, r.fn])).values()];
+}
+
+/** Environment variable names the functions read (besides the table names above). */
+export const env = {
+  kmsKeyId: 'KMS_KEY_ID',
+  eventBusName: 'EVENT_BUS_NAME',
+  routeScopes: 'LATCHKEY_ROUTE_SCOPES',
+  apiEnvironment: 'LATCHKEY_API_ENVIRONMENT',
+  auditRetentionDays: 'AUDIT_RETENTION_DAYS',
+  expiryThresholdsDays: 'EXPIRY_THRESHOLDS_DAYS',
+  featureApiKeysEnabled: 'LATCHKEY_API_KEYS_ENABLED',
+} as const;
