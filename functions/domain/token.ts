@@ -86,3 +86,8 @@ export function parseToken(token: string): ParsedToken | undefined {
   if (!environment) return undefined;
   return { environment, id, secret, prefix: keyPrefix(environment, id) };
 }
+
+/** Ids that cannot exist are "not found", like unknown ones: the caller learns nothing more. */
+export function isKeyId(id: string): boolean {
+  return KEY_ID_PATTERN.test(id);
+}

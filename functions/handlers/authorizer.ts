@@ -1,2 +1,106 @@
-// Placeholder until the operation lands: answers 501 so nothing pretends to work.
-export const handler = async () => ({ statusCode: 501, body: JSON.stringify({ error: { code: 'not_implemented', message: 'Not implemented yet', details: [] } }) });
+/**
+ * The Latchkey Lambda authorizer (REQUEST type). A token that fails the format/checksum test is
+ * refused without a read; otherwise one GetItem by id, then the pure decision in
+ * `functions/domain/authorization.ts`. Any failure to read fails closed (401 via a thrown error).
+ */
+import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
+import { env } from '../../lib/declaration';
+import { type Decision, decide, grantedResources } from '../domain/authorization';
+import { parseToken } from '../domain/token';
+import { getKey } from '../repositories/keys-repository';
+import { apiEnvironment } from '../shared/config';
+import { logger } from '../shared/logger';
+
+function routeScopes(): Record<string, string> {
+  const raw = process.env[env.routeScopes];
+  if (!raw) return {};
+  return JSON.parse(raw) as Record<string, string>;
+}
+// Parsed once per execution environment; the map is fixed at deploy time.
+const ROUTE_SCOPES = routeScopes();
+
+function header(event: APIGatewayRequestAuthorizerEvent, name: string): string | undefined {
+  for (const [k, v] of Object.entries(event.headers ?? {})) if (k.toLowerCase() === name && v) return v;
+  return undefined;
+}
+
+/** `Authorization: Bearer <token>` or `X-API-Key: <token>`. */
+export function presentedToken(event: APIGatewayRequestAuthorizerEvent): string | undefined {
+  const auth = header(event, 'authorization');
+  const bearer = auth && /^Bearer\s+(\S+)\s*$/i.exec(auth)?.[1];
+  return bearer || header(event, 'x-api-key')?.trim() || undefined;
+}
+
+function unauthorized(): never {
+  // The exact message API Gateway turns into a 401.
+  throw new Error('Unauthorized');
+}
+
+function policy(
+  principalId: string,
+  effect: 'Allow' | 'Deny',
+  resources: string[],
+  context?: Record<string, string>,
+): APIGatewayAuthorizerResult {
+  return {
+    principalId,
+    policyDocument: {
+      Version: '2012-10-17',
+      Statement: [{ Action: 'execute-api:Invoke', Effect: effect, Resource: resources }],
+    },
+    ...(context ? { context } : {}),
+  };
+}
+
+export async function authorize(event: APIGatewayRequestAuthorizerEvent, now = new Date()): Promise<{
+  decision: Decision | { effect: 'unauthorized'; reason: 'missing_token' | 'malformed_token' };
+  result?: APIGatewayAuthorizerResult;
+}> {
+  const raw = presentedToken(event);
+  if (!raw) return { decision: { effect: 'unauthorized', reason: 'missing_token' } };
+  const token = parseToken(raw);
+  if (!token) return { decision: { effect: 'unauthorized', reason: 'malformed_token' } };
+  const key = await getKey(token.id);
+  const decision = decide(token, key, {
+    routeKey: `${event.httpMethod} ${event.resource}`,
+    sourceIp: event.requestContext?.identity?.sourceIp,
+    now,
+    apiEnvironment: apiEnvironment(),
+    routeScopes: ROUTE_SCOPES,
+  });
+  if (decision.effect === 'unauthorized') return { decision };
+  if (decision.effect === 'deny') return { decision, result: policy(decision.key.id, 'Deny', [event.methodArn]) };
+  const k = decision.key;
+  return {
+    decision,
+    result: policy(k.id, 'Allow', grantedResources(event.methodArn, k.scopes, ROUTE_SCOPES), {
+      keyId: k.id,
+      organizationId: k.organization_id,
+      workspaceId: k.workspace_id ?? '',
+      environment: k.environment,
+      keyType: k.key_type,
+      scopes: k.scopes.join(','),
+    }),
+  };
+}
+
+export const handler = async (event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult> => {
+  let outcome: Awaited<ReturnType<typeof authorize>>;
+  try {
+    outcome = await authorize(event);
+  } catch (error) {
+    // Fail closed: a store we cannot read allows nothing.
+    logger.error('Authorizer could not decide', { error_name: (error as Error).name });
+    return unauthorized();
+  }
+  const { decision, result } = outcome;
+  if (decision.effect !== 'allow') {
+    logger.info('Request refused', {
+      effect: decision.effect,
+      reason: decision.reason,
+      ...('key' in decision ? { key_prefix: decision.key.key_prefix } : {}),
+    });
+  }
+  if (!result) return unauthorized();
+  return result;
+};

@@ -1,2 +1,6 @@
-// Placeholder until the operation lands: answers 501 so nothing pretends to work.
-export const handler = async () => ({ statusCode: 501, body: JSON.stringify({ error: { code: 'not_implemented', message: 'Not implemented yet', details: [] } }) });
+/** GET /v1/api-keys/{id}: one key with its decrypted metadata. */
+import { describeKey } from '../../services/api-keys';
+import { json, route } from '../../shared/http';
+import { keyIdParams } from './schemas';
+
+export const handler = route({ params: keyIdParams }, async ({ params }) => json(200, await describeKey(params.id)));

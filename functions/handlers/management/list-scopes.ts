@@ -1,2 +1,7 @@
-// Placeholder until the operation lands: answers 501 so nothing pretends to work.
-export const handler = async () => ({ statusCode: 501, body: JSON.stringify({ error: { code: 'not_implemented', message: 'Not implemented yet', details: [] } }) });
+/** GET /v1/api-keys/scopes: the scope catalog (SPEC §6). */
+import { PERMISSIONS, scopeCatalog } from '../../domain/scopes';
+import { json, route } from '../../shared/http';
+
+export const handler = route({}, async () =>
+  json(200, { items: scopeCatalog, permissions: PERMISSIONS, implied_by_admin: ['read', 'write', 'execute'] }),
+);

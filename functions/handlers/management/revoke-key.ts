@@ -1,2 +1,8 @@
-// Placeholder until the operation lands: answers 501 so nothing pretends to work.
-export const handler = async () => ({ statusCode: 501, body: JSON.stringify({ error: { code: 'not_implemented', message: 'Not implemented yet', details: [] } }) });
+/** DELETE /v1/api-keys/{id}: revoke, permanently; repeating it changes nothing. */
+import { revokeKey } from '../../services/api-keys';
+import { json, route } from '../../shared/http';
+import { keyIdParams } from './schemas';
+
+export const handler = route({ params: keyIdParams }, async ({ params, actor }) =>
+  json(200, await revokeKey(params.id, actor)),
+);

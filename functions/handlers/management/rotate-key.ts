@@ -1,2 +1,9 @@
-// Placeholder until the operation lands: answers 501 so nothing pretends to work.
-export const handler = async () => ({ statusCode: 501, body: JSON.stringify({ error: { code: 'not_implemented', message: 'Not implemented yet', details: [] } }) });
+/** POST /v1/api-keys/{id}/rotate: new secret, same id; the previous one lives through the grace period. */
+import { rotateKey } from '../../services/api-keys';
+import { json, route } from '../../shared/http';
+import { keyIdParams, rotateKeyBody } from './schemas';
+
+export const handler = route({ params: keyIdParams, body: rotateKeyBody }, async ({ params, body, actor }) => {
+  const { key, record, previous_key_expires_at } = await rotateKey(params.id, body.grace_period_seconds, actor);
+  return json(200, { ...record, key, previous_key_expires_at });
+});

@@ -1,0 +1,92 @@
+/**
+ * The authorizer's decision (SPEC §5), as a pure function of the stored key and the request.
+ * Checks run in the order the spec gives; the first failure decides. The reason goes to the audit
+ * log, never to the caller.
+ */
+import type { ApiKeyItem } from './api-key';
+import { secretMatches } from './hashing';
+import { ipAllowed } from './ip-allowlist';
+import { grants } from './scopes';
+import type { Environment, ParsedToken } from './token';
+
+export type DenyReason =
+  | 'disabled'
+  | 'revoked'
+  | 'expired'
+  | 'environment_mismatch'
+  | 'ip_not_allowed'
+  | 'scope_missing'
+  | 'route_unknown';
+
+/** 401: the caller is not identified (and learns nothing about why). */
+export type UnauthorizedReason = 'missing_token' | 'malformed_token' | 'unknown_key' | 'wrong_secret' | 'grace_expired';
+
+export type Decision =
+  | { readonly effect: 'unauthorized'; readonly reason: UnauthorizedReason }
+  | { readonly effect: 'deny'; readonly reason: DenyReason; readonly key: ApiKeyItem }
+  | { readonly effect: 'allow'; readonly key: ApiKeyItem; readonly usedPreviousSecret: boolean };
+
+export interface RequestFacts {
+  /** `"<METHOD> <resource path>"`, e.g. `GET /demo/agents/{id}`. */
+  readonly routeKey: string;
+  readonly sourceIp: string | undefined;
+  readonly now: Date;
+  /** The protected API's environment, when its stage has one. */
+  readonly apiEnvironment: Environment | undefined;
+  readonly routeScopes: Readonly<Record<string, string>>;
+}
+
+/** Which secret of the key the token carries: the current one, or the previous one inside its grace. */
+function matchSecret(key: ApiKeyItem, token: ParsedToken, now: Date): 'current' | 'previous' | 'grace_expired' | 'none' {
+  if (secretMatches(token.secret, key.secret_hash)) return 'current';
+  if (key.previous_secret_hash && secretMatches(token.secret, key.previous_secret_hash)) {
+    const until = key.previous_secret_expires_at ? Date.parse(key.previous_secret_expires_at) : 0;
+    return now.getTime() < until ? 'previous' : 'grace_expired';
+  }
+  return 'none';
+}
+
+export function decide(token: ParsedToken, key: ApiKeyItem | undefined, req: RequestFacts): Decision {
+  // The environment is part of the token, so a token re-labelled for another environment is unknown.
+  if (!key || key.environment !== token.environment) return { effect: 'unauthorized', reason: 'unknown_key' };
+  const secret = matchSecret(key, token, req.now);
+  if (secret === 'none') return { effect: 'unauthorized', reason: 'wrong_secret' };
+  if (secret === 'grace_expired') return { effect: 'unauthorized', reason: 'grace_expired' };
+  const deny = (reason: DenyReason): Decision => ({ effect: 'deny', reason, key });
+  if (key.status === 'revoked') return deny('revoked');
+  if (key.status !== 'active') return deny('disabled');
+  if (key.expires_at && Date.parse(key.expires_at) <= req.now.getTime()) return deny('expired');
+  if (req.apiEnvironment && key.environment !== req.apiEnvironment) return deny('environment_mismatch');
+  if (key.ip_allowlist?.length && !(req.sourceIp && ipAllowed(req.sourceIp, key.ip_allowlist))) {
+    return deny('ip_not_allowed');
+  }
+  const required = req.routeScopes[req.routeKey];
+  if (!required) return deny('route_unknown');
+  if (!grants(key.scopes, required)) return deny('scope_missing');
+  return { effect: 'allow', key, usedPreviousSecret: secret === 'previous' };
+}
+
+/**
+ * The method ARNs a key's scopes grant on this API: the whole policy, so API Gateway may cache it
+ * per key and answer other routes from the cache. `{param}` segments become `*`.
+ */
+export function grantedResources(
+  methodArn: string,
+  scopes: readonly string[],
+  routeScopes: Readonly<Record<string, string>>,
+): string[] {
+  const base = apiBaseArn(methodArn);
+  const out: string[] = [];
+  for (const [routeKey, scope] of Object.entries(routeScopes)) {
+    if (!grants(scopes, scope)) continue;
+    const [method, path] = routeKey.split(' ') as [string, string];
+    out.push(`${base}/${method}/${path.replace(/^\//, '').replace(/\{[^/}]+\}/g, '*')}`);
+  }
+  return out;
+}
+
+/** `arn:aws:execute-api:<region>:<account>:<api id>/<stage>` from a method ARN. */
+export function apiBaseArn(methodArn: string): string {
+  const [arnHead = '', apiId = '', stage = ''] = methodArn.split('/');
+  return `${arnHead}/${apiId}/${stage}`;
+}

@@ -1,0 +1,36 @@
+/**
+ * The counters table: per-key request counts per window, apart from the keys table so counting
+ * never feeds the audit stream. Items expire by TTL.
+ *
+ * Layout: `pk` = `USAGE#<key id>`, `sk` = `M#<window start ISO>` (per minute) or `H#<hour start ISO>`.
+ */
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { dynamodb } from '../shared/clients';
+import { tableName } from '../shared/config';
+
+export const MINUTE_MS = 60_000;
+
+export function minuteWindow(now: Date): { start: Date; end: Date } {
+  const start = new Date(Math.floor(now.getTime() / MINUTE_MS) * MINUTE_MS);
+  return { start, end: new Date(start.getTime() + MINUTE_MS) };
+}
+
+export function usagePk(keyId: string): string {
+  return `USAGE#${keyId}`;
+}
+
+export function minuteSk(start: Date): string {
+  return `M#${start.toISOString()}`;
+}
+
+export interface WindowCount {
+  readonly allowed: number;
+  readonly denied: number;
+}
+
+export async function getMinuteCount(keyId: string, start: Date): Promise<WindowCount> {
+  const out = await dynamodb.send(
+    new GetCommand({ TableName: tableName('counters'), Key: { pk: usagePk(keyId), sk: minuteSk(start) } }),
+  );
+  return { allowed: Number(out.Item?.allowed ?? 0), denied: Number(out.Item?.denied ?? 0) };
+}

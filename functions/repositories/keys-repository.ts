@@ -1,0 +1,199 @@
+/**
+ * The keys table (declared in `lib/declaration.ts`). Every write is conditional: creates never
+ * overwrite, updates carry the version they read (optimistic locking), so concurrent changes
+ * cannot silently lose each other.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, type QueryCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { ApiKeyItem } from '../domain/api-key';
+import { ConflictError } from '../domain/errors';
+import { dynamodb } from '../shared/clients';
+import { tableName } from '../shared/config';
+
+export class KeyIdTakenError extends Error {}
+
+/** Attributes a change may set or remove; identity, hashes of creation and kind are fixed. */
+export type KeyChanges = Partial<Omit<ApiKeyItem, 'id' | 'kind' | 'version' | 'created_at' | 'created_sort'>>;
+
+export async function putNewKey(item: ApiKeyItem): Promise<void> {
+  try {
+    await dynamodb.send(
+      new PutCommand({
+        TableName: tableName('keys'),
+        Item: item,
+        ConditionExpression: 'attribute_not_exists(id)',
+      }),
+    );
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) throw new KeyIdTakenError(item.id);
+    throw error;
+  }
+}
+
+/** One strongly consistent GetItem: a revoke that returned is seen by the next read. */
+export async function getKey(id: string): Promise<ApiKeyItem | undefined> {
+  const out = await dynamodb.send(new GetCommand({ TableName: tableName('keys'), Key: { id }, ConsistentRead: true }));
+  return out.Item as ApiKeyItem | undefined;
+}
+
+export interface UpdateOptions {
+  /** Extra condition (on top of the version check), e.g. `#status <> :revoked`. */
+  readonly condition?: { expression: string; names?: Record<string, string>; values?: Record<string, unknown> };
+}
+
+/**
+ * Applies `set` and `remove` if the item still has `expectedVersion`; bumps the version.
+ * A lost race is a ConflictError (409): the caller re-reads and decides again.
+ */
+export async function updateKey(
+  id: string,
+  expectedVersion: number,
+  set: KeyChanges,
+  remove: readonly (keyof KeyChanges)[] = [],
+  options: UpdateOptions = {},
+): Promise<ApiKeyItem> {
+  const names: Record<string, string> = { '#version': 'version' };
+  const values: Record<string, unknown> = { ':expected': expectedVersion, ':one': 1 };
+  const sets: string[] = ['#version = #version + :one'];
+  Object.entries(set).forEach(([attr, value], i) => {
+    if (value === undefined) return;
+    names[`#s${i}`] = attr;
+    values[`:s${i}`] = value;
+    sets.push(`#s${i} = :s${i}`);
+  });
+  const removes = remove
+    .filter((attr) => !(attr in set))
+    .map((attr, i) => {
+      names[`#r${i}`] = String(attr);
+      return `#r${i}`;
+    });
+  let condition = 'attribute_exists(id) AND #version = :expected';
+  if (options.condition) {
+    condition += ` AND (${options.condition.expression})`;
+    Object.assign(names, options.condition.names);
+    Object.assign(values, options.condition.values);
+  }
+  try {
+    const out = await dynamodb.send(
+      new UpdateCommand({
+        TableName: tableName('keys'),
+        Key: { id },
+        UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+        ConditionExpression: condition,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return out.Attributes as ApiKeyItem;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) {
+      throw new ConflictError('The key was changed by another request; read it again and retry.');
+    }
+    throw error;
+  }
+}
+
+export interface ListFilter {
+  readonly status?: 'active' | 'disabled' | 'expired' | 'revoked';
+  readonly environment?: string;
+  readonly scope?: string;
+  readonly organization_id?: string;
+  readonly workspace_id?: string;
+}
+
+export interface ListPage {
+  readonly items: ApiKeyItem[];
+  /** The key of the last returned item, when more may follow. */
+  readonly lastKey?: Record<string, unknown>;
+}
+
+/** Which index serves a list: the narrowest one the filter names; never a Scan. */
+function indexFor(filter: ListFilter): { index: string; pk: string; value: string } {
+  if (filter.workspace_id) return { index: 'by_workspace', pk: 'workspace_id', value: filter.workspace_id };
+  if (filter.organization_id) return { index: 'by_organization', pk: 'organization_id', value: filter.organization_id };
+  return { index: 'by_kind', pk: 'kind', value: 'api_key' };
+}
+
+const INDEX_KEY_ATTRIBUTES: Record<string, string[]> = {
+  by_workspace: ['id', 'workspace_id', 'created_sort'],
+  by_organization: ['id', 'organization_id', 'created_sort'],
+  by_kind: ['id', 'kind', 'created_sort'],
+};
+
+/** Newest first; filters that no index serves are FilterExpressions; pages fill up to `limit`. */
+export async function listKeys(
+  filter: ListFilter,
+  limit: number,
+  now: Date,
+  startKey?: Record<string, unknown>,
+): Promise<ListPage> {
+  const { index, pk, value } = indexFor(filter);
+  const names: Record<string, string> = { '#pk': pk };
+  const values: Record<string, unknown> = { ':pk': value };
+  const filters: string[] = [];
+  if (filter.organization_id && pk !== 'organization_id') {
+    names['#org'] = 'organization_id';
+    values[':org'] = filter.organization_id;
+    filters.push('#org = :org');
+  }
+  if (filter.environment) {
+    names['#env'] = 'environment';
+    values[':env'] = filter.environment;
+    filters.push('#env = :env');
+  }
+  if (filter.scope) {
+    names['#scopes'] = 'scopes';
+    values[':scope'] = filter.scope;
+    filters.push('contains(#scopes, :scope)');
+  }
+  if (filter.status) {
+    names['#status'] = 'status';
+    names['#exp'] = 'expires_at';
+    values[':now'] = now.toISOString();
+    if (filter.status === 'revoked') {
+      values[':st'] = 'revoked';
+      filters.push('#status = :st');
+    } else if (filter.status === 'expired') {
+      values[':st'] = 'revoked';
+      filters.push('#status <> :st AND #exp <= :now');
+    } else {
+      values[':st'] = filter.status;
+      filters.push('#status = :st AND (attribute_not_exists(#exp) OR #exp > :now)');
+    }
+  }
+  const base: QueryCommandInput = {
+    TableName: tableName('keys'),
+    IndexName: index,
+    KeyConditionExpression: '#pk = :pk',
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+    ScanIndexForward: false,
+    ...(filters.length ? { FilterExpression: filters.join(' AND ') } : {}),
+  };
+  const items: ApiKeyItem[] = [];
+  let exclusiveStartKey = startKey;
+  // Bounded: a sparse filter may need several index pages to fill one API page.
+  for (let round = 0; round < 20; round++) {
+    const out = await dynamodb.send(
+      new QueryCommand({
+        ...base,
+        Limit: Math.max(limit - items.length, 1) + (filters.length ? 25 : 0),
+        ...(exclusiveStartKey ? { ExclusiveStartKey: exclusiveStartKey } : {}),
+      }),
+    );
+    for (const item of (out.Items ?? []) as ApiKeyItem[]) {
+      items.push(item);
+      if (items.length === limit) {
+        const keyAttrs = INDEX_KEY_ATTRIBUTES[index] ?? [];
+        const last = Object.fromEntries(keyAttrs.map((a) => [a, (item as unknown as Record<string, unknown>)[a]]));
+        // More may follow unless this was the index's very last item.
+        const isLastOfIndex = !out.LastEvaluatedKey && item === out.Items?.[out.Items.length - 1];
+        return isLastOfIndex ? { items } : { items, lastKey: last };
+      }
+    }
+    exclusiveStartKey = out.LastEvaluatedKey;
+    if (!exclusiveStartKey) return { items };
+  }
+  return exclusiveStartKey ? { items, lastKey: exclusiveStartKey } : { items };
+}

@@ -1,0 +1,167 @@
+/**
+ * The thin-handler kit for management routes: middy parses and validates (zod), the handler calls
+ * the domain, and domain errors become HTTP statuses by their type. Refusals happen before any
+ * handler code runs, so nothing is written for a refused request.
+ */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { type ZodType, z } from 'zod';
+import type { Actor } from '../domain/api-key';
+import {
+  ConflictError,
+  DomainError,
+  type ErrorDetail,
+  ForbiddenError,
+  MalformedJsonError,
+  NotFoundError,
+  PayloadTooLargeError,
+  ServiceDisabledError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+} from '../domain/errors';
+import { apiKeysEnabled } from './config';
+import { logger } from './logger';
+
+export const MAX_BODY_BYTES = 16 * 1024;
+
+const STATUS_BY_ERROR = new Map<abstract new (...args: never[]) => DomainError, number>([
+  [ValidationError, 400],
+  [MalformedJsonError, 400],
+  [ForbiddenError, 403],
+  [NotFoundError, 404],
+  [ConflictError, 409],
+  [PayloadTooLargeError, 413],
+  [UnsupportedMediaTypeError, 415],
+  [ServiceDisabledError, 503],
+]);
+
+export function statusOf(error: DomainError): number {
+  for (const [type, status] of STATUS_BY_ERROR) if (error instanceof type) return status;
+  return 500;
+}
+
+export function json(statusCode: number, body: unknown): APIGatewayProxyResult {
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+    body: JSON.stringify(body),
+  };
+}
+
+export function errorResponse(error: DomainError): APIGatewayProxyResult {
+  return json(statusOf(error), {
+    error: { code: error.code, message: error.message, details: error.details },
+  });
+}
+
+/** zod issues → `{ field, message }` details naming each bad field. */
+export function zodDetails(error: z.ZodError, prefix?: string): ErrorDetail[] {
+  return error.issues.map((issue) => {
+    const path = issue.path.map(String).join('.');
+    const field = [prefix, path].filter(Boolean).join('.') || (prefix ?? 'body');
+    return { field, message: issue.message };
+  });
+}
+
+function parse<T>(schema: ZodType<T>, value: unknown, where: string): T {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    const details = zodDetails(result.error, where === 'body' ? undefined : where);
+    throw new ValidationError(`Invalid ${where}: ${details.map((d) => `${d.field}: ${d.message}`).join('; ')}`, details);
+  }
+  return result.data;
+}
+
+function header(event: APIGatewayProxyEvent, name: string): string | undefined {
+  const wanted = name.toLowerCase();
+  for (const [k, v] of Object.entries(event.headers ?? {})) if (k.toLowerCase() === wanted) return v ?? undefined;
+  return undefined;
+}
+
+function readJsonBody(event: APIGatewayProxyEvent): unknown {
+  const raw = event.body ?? '';
+  const bytes = event.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
+  if (bytes.length > MAX_BODY_BYTES) {
+    throw new PayloadTooLargeError(`Request body is ${bytes.length} bytes; the limit is ${MAX_BODY_BYTES}.`);
+  }
+  if (bytes.length === 0) return undefined;
+  const contentType = header(event, 'content-type') ?? '';
+  if (!/^application\/([a-z0-9.+-]*\+)?json\s*(;|$)/i.test(contentType)) {
+    throw new UnsupportedMediaTypeError(
+      `Content-Type must be application/json (got ${contentType ? JSON.stringify(contentType) : 'none'}).`,
+    );
+  }
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch (error) {
+    throw new MalformedJsonError(`Request body is not valid JSON: ${(error as Error).message}`, [
+      { field: 'body', message: 'not valid JSON' },
+    ]);
+  }
+}
+
+/** The IAM principal behind the SigV4 signature, and where the request came from. */
+export function actorOf(event: APIGatewayProxyEvent): Actor {
+  const identity = event.requestContext?.identity;
+  return {
+    principal: identity?.userArn ?? identity?.caller ?? 'unknown',
+    ...(identity?.sourceIp ? { source_ip: identity.sourceIp } : {}),
+    ...(identity?.userAgent ? { user_agent: identity.userAgent.slice(0, 512) } : {}),
+    ...(event.requestContext?.requestId ? { request_id: event.requestContext.requestId } : {}),
+  };
+}
+
+export interface RouteInput<B, Q, P> {
+  readonly body: B;
+  readonly query: Q;
+  readonly params: P;
+  readonly actor: Actor;
+  readonly event: APIGatewayProxyEvent;
+}
+
+export interface RouteSchemas<B, Q, P> {
+  /** Omit for routes without a body: any body is then refused. */
+  readonly body?: ZodType<B>;
+  readonly query?: ZodType<Q>;
+  readonly params?: ZodType<P>;
+}
+
+const noQuery = z.object({}).strict();
+const emptyBody = z.undefined({ error: 'this route takes no request body' });
+
+/**
+ * Builds a management route handler. Order: feature flag, body (size, type, JSON), path, query,
+ * body schema; then `fn`. A thrown DomainError becomes its HTTP status; anything else is a 500
+ * with no detail (and is logged by name only).
+ */
+export function route<B = undefined, Q = Record<string, never>, P = Record<string, never>>(
+  schemas: RouteSchemas<B, Q, P>,
+  fn: (input: RouteInput<B, Q, P>) => Promise<APIGatewayProxyResult>,
+) {
+  return middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use({
+      onError: async (request) => {
+        const error = request.error;
+        if (error instanceof DomainError) {
+          request.response = errorResponse(error);
+          return;
+        }
+        logger.error('Unhandled error', { error_name: error?.name, error_message: error?.message });
+        request.response = json(500, { error: { code: 'internal_error', message: 'Internal error', details: [] } });
+      },
+    })
+    .handler(async (event) => {
+      if (!apiKeysEnabled()) {
+        throw new ServiceDisabledError('API key management is disabled (apiKeys.enabled = false).');
+      }
+      const rawBody = readJsonBody(event);
+      const params = parse((schemas.params ?? z.object({})) as ZodType<P>, event.pathParameters ?? {}, 'path');
+      const query = parse((schemas.query ?? noQuery) as ZodType<Q>, event.queryStringParameters ?? {}, 'query');
+      const body = parse((schemas.body ?? emptyBody) as ZodType<B>, rawBody, 'body');
+      return fn({ body, query, params, actor: actorOf(event), event });
+    });
+}
+
+export { ConflictError, ForbiddenError, NotFoundError, ValidationError };
