@@ -87,6 +87,7 @@ export function grantedResources(
 
 /** `arn:aws:execute-api:<region>:<account>:<api id>/<stage>` from a method ARN. */
 export function apiBaseArn(methodArn: string): string {
-  const [arnHead = '', apiId = '', stage = ''] = methodArn.split('/');
-  return `${arnHead}/${apiId}/${stage}`;
+  // `arn:aws:execute-api:<region>:<account>:<api id>` / `<stage>` / `<METHOD>` / `<path...>`
+  const [arnWithApiId = '', stage = ''] = methodArn.split('/');
+  return `${arnWithApiId}/${stage}`;
 }
