@@ -4,7 +4,8 @@
  *
  * Layout: `pk` = `USAGE#<key id>`, `sk` = `M#<window start ISO>` (per minute) or `H#<hour start ISO>`.
  */
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamodb } from '../shared/clients';
 import { tableName } from '../shared/config';
 
@@ -33,4 +34,29 @@ export async function getMinuteCount(keyId: string, start: Date): Promise<Window
     new GetCommand({ TableName: tableName('counters'), Key: { pk: usagePk(keyId), sk: minuteSk(start) } }),
   );
   return { allowed: Number(out.Item?.allowed ?? 0), denied: Number(out.Item?.denied ?? 0) };
+}
+
+/**
+ * A once-only marker (e.g. "the 7-day expiry alert for this expiry date was sent"). `claim` is a
+ * conditional put: of two racing callers exactly one gets `true`.
+ */
+export async function claimMarker(pk: string, sk: string, expiresAt: Date): Promise<boolean> {
+  try {
+    await dynamodb.send(
+      new PutCommand({
+        TableName: tableName('counters'),
+        Item: { pk, sk, claimed_at: new Date().toISOString(), ttl: Math.floor(expiresAt.getTime() / 1000) },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
+  }
+}
+
+/** Gives a claim back when the work it guarded failed, so the next run tries again. */
+export async function releaseMarker(pk: string, sk: string): Promise<void> {
+  await dynamodb.send(new DeleteCommand({ TableName: tableName('counters'), Key: { pk, sk } }));
 }

@@ -149,8 +149,10 @@ export async function listKeys(
   }
   if (filter.status) {
     names['#status'] = 'status';
-    names['#exp'] = 'expires_at';
-    values[':now'] = now.toISOString();
+    if (filter.status !== 'revoked') {
+      names['#exp'] = 'expires_at';
+      values[':now'] = now.toISOString();
+    }
     if (filter.status === 'revoked') {
       values[':st'] = 'revoked';
       filters.push('#status = :st');
@@ -196,4 +198,37 @@ export async function listKeys(
     if (!exclusiveStartKey) return { items };
   }
   return exclusiveStartKey ? { items, lastKey: exclusiveStartKey } : { items };
+}
+
+async function queryIndex(input: Omit<QueryCommandInput, 'TableName'>): Promise<ApiKeyItem[]> {
+  const items: ApiKeyItem[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const out = await dynamodb.send(
+      new QueryCommand({ ...input, TableName: tableName('keys'), ...(startKey ? { ExclusiveStartKey: startKey } : {}) }),
+    );
+    items.push(...((out.Items ?? []) as ApiKeyItem[]));
+    startKey = out.LastEvaluatedKey;
+  } while (startKey);
+  return items;
+}
+
+/** Keys whose expiry falls on `day` (`YYYY-MM-DD`), through the sparse expiry index. */
+export function keysExpiringOn(day: string): Promise<ApiKeyItem[]> {
+  return queryIndex({
+    IndexName: 'by_expiry_day',
+    KeyConditionExpression: '#d = :d',
+    ExpressionAttributeNames: { '#d': 'expires_day' },
+    ExpressionAttributeValues: { ':d': day },
+  });
+}
+
+/** Keys whose rotation fell due on `day`, at or before `now`, through the sparse rotation index. */
+export function keysDueForRotation(day: string, now: Date): Promise<ApiKeyItem[]> {
+  return queryIndex({
+    IndexName: 'by_rotation_day',
+    KeyConditionExpression: '#d = :d AND #at <= :now',
+    ExpressionAttributeNames: { '#d': 'rotation_due_day', '#at': 'rotation_due_at' },
+    ExpressionAttributeValues: { ':d': day, ':now': now.toISOString() },
+  });
 }

@@ -163,6 +163,8 @@ export interface RotatedKey {
   readonly key: string;
   readonly record: PublicApiKey;
   readonly previous_key_expires_at: string | null;
+  /** The key's version after this rotation. */
+  readonly version: number;
 }
 
 /**
@@ -206,6 +208,7 @@ export async function rotateKey(
     key: formatToken(item.environment, item.id, secret),
     record: toPublic(updated, now),
     previous_key_expires_at: previousExpiresAt,
+    version: updated.version,
   };
 }
 

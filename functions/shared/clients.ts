@@ -5,6 +5,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { KMSClient } from '@aws-sdk/client-kms';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 export const dynamodb = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
@@ -12,3 +13,4 @@ export const dynamodb = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
 });
 export const kms = new KMSClient({});
 export const eventBridge = new EventBridgeClient({});
+export const secretsManager = new SecretsManagerClient({});

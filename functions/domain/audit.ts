@@ -1,0 +1,274 @@
+/**
+ * The audit trail's pure rules (SPEC §7): which keys-table stream records are changes an admin
+ * made, the entry each one becomes, and the entries the authorizer writes itself (denials, use).
+ * No AWS imports.
+ *
+ * Entries copy an explicit allow-list of public fields, so a secret hash, the metadata ciphertext
+ * or any attribute added later can never reach the audit trail, an event or a log line by accident.
+ */
+import type { ApiKeyItem, ChangeKind, LastChange } from './api-key';
+import { type DetailType, type DomainEvent, keyEvent } from './events';
+
+export const AUDIT_EVENT_NAMES = [
+  'admin.api_key_created',
+  'admin.api_key_deleted',
+  'admin.api_key_scope_changed',
+  'admin.api_key_updated',
+  'admin.api_key_rotated',
+  'admin.api_key_used',
+  'admin.api_key_denied',
+  'root_mode.required_for_api_key',
+] as const;
+export type AuditEventName = (typeof AUDIT_EVENT_NAMES)[number];
+
+export interface FieldChange {
+  readonly before: unknown;
+  readonly after: unknown;
+}
+
+/** Metadata is encrypted: the trail says that it changed, never what it holds. */
+export interface OpaqueChange {
+  readonly changed: true;
+}
+
+export interface AuditEntry {
+  readonly event_id: string;
+  readonly event_name: AuditEventName;
+  readonly key_id?: string;
+  readonly key_prefix?: string;
+  /** The IAM principal for admin changes; the key prefix (or `anonymous`) for denials and use. */
+  readonly actor: string;
+  readonly organization_id?: string;
+  readonly workspace_id?: string;
+  readonly source_ip?: string;
+  readonly user_agent?: string;
+  readonly request_id?: string;
+  readonly changes: Readonly<Record<string, FieldChange | OpaqueChange>>;
+  readonly details: Readonly<Record<string, unknown>>;
+  /** ISO-8601: when the change was made (`last_change.at`), the request was refused, or the minute began. */
+  readonly timestamp: string;
+}
+
+/** A stream record with its images already unmarshalled. */
+export interface StreamChange {
+  readonly eventId: string;
+  readonly eventName: 'INSERT' | 'MODIFY' | 'REMOVE';
+  readonly oldImage?: Record<string, unknown>;
+  readonly newImage?: Record<string, unknown>;
+}
+
+export type Derived =
+  | { readonly skip: string }
+  | { readonly entry: AuditEntry; readonly event?: DomainEvent };
+
+/** A record the consumer can never turn into an entry: it goes to the dead-letter queue. Messages name no values. */
+export class PoisonRecordError extends Error {
+  override readonly name = 'PoisonRecordError';
+}
+
+/** Public attributes compared between images, with the name the API shows them under. */
+const AUDITED_FIELDS: Readonly<Record<string, string>> = {
+  name: 'name',
+  description: 'description',
+  scopes: 'scopes',
+  rate_limit: 'rate_limit',
+  ip_allowlist: 'ip_allowlist',
+  expires_at: 'expires_at',
+  status: 'status',
+  environment: 'environment',
+  key_type: 'key_type',
+  organization_id: 'organization_id',
+  workspace_id: 'workspace_id',
+  rotation: 'rotation',
+  rotated_at: 'rotated_at',
+  previous_secret_expires_at: 'previous_key_expires_at',
+  revoked_at: 'revoked_at',
+  revoked_by: 'revoked_by',
+};
+const METADATA_ATTRIBUTE = 'metadata_ciphertext';
+
+const EVENT_NAME_BY_KIND: Readonly<Record<ChangeKind, AuditEventName>> = {
+  created: 'admin.api_key_created',
+  updated: 'admin.api_key_updated',
+  rotated: 'admin.api_key_rotated',
+  revoked: 'admin.api_key_deleted',
+};
+
+const DETAIL_TYPE_BY_KIND: Partial<Record<ChangeKind, DetailType>> = {
+  created: 'ApiKeyCreated',
+  rotated: 'ApiKeyRotated',
+  revoked: 'ApiKeyRevoked',
+};
+
+/** Order-insensitive for object keys and sets, so equal values always compare equal. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value ?? null, (_k, v: unknown) => {
+    if (v instanceof Set) return [...v].map(String).sort();
+    if (v instanceof Uint8Array) return Buffer.from(v).toString('base64');
+    if (v && typeof v === 'object' && !Array.isArray(v)) {
+      return Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1)));
+    }
+    return v;
+  });
+}
+
+/** Before/after of every audited field that differs; metadata only as `{ changed: true }`. */
+export function diffPublicFields(
+  before: Record<string, unknown> | undefined,
+  after: Record<string, unknown>,
+): Record<string, FieldChange | OpaqueChange> {
+  const changes: Record<string, FieldChange | OpaqueChange> = {};
+  for (const [attr, shownAs] of Object.entries(AUDITED_FIELDS)) {
+    const b = before?.[attr] ?? null;
+    const a = after[attr] ?? null;
+    if (canonical(b) !== canonical(a)) changes[shownAs] = { before: plain(b), after: plain(a) };
+  }
+  if (canonical(before?.[METADATA_ATTRIBUTE]) !== canonical(after[METADATA_ATTRIBUTE])) {
+    changes.metadata = { changed: true };
+  }
+  return changes;
+}
+
+function plain(value: unknown): unknown {
+  return JSON.parse(canonical(value));
+}
+
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+function readStamp(image: Record<string, unknown>): LastChange {
+  const stamp = image.last_change as Partial<LastChange> | undefined;
+  if (!stamp || !text(stamp.principal) || !text(stamp.at) || !(stamp.kind && stamp.kind in EVENT_NAME_BY_KIND)) {
+    throw new PoisonRecordError('the new image has no valid last_change stamp');
+  }
+  return stamp as LastChange;
+}
+
+/**
+ * The entry (and domain event) for one stream record, or why it is not an admin change.
+ *
+ * Only `last_change` says what kind of change a record is. A REMOVE is never one (keys are revoked,
+ * not deleted; a REMOVE comes from TTL or maintenance), nor is a MODIFY that left the stamp as it was
+ * (e.g. a `last_used_at` write). An update that changes scopes is one `admin.api_key_scope_changed`
+ * entry whose `changes` also carry any other field changed in the same request: one entry per change,
+ * so N changes always give N entries.
+ */
+export function deriveAuditEntry(record: StreamChange): Derived {
+  if (record.eventName === 'REMOVE') return { skip: 'item removed (TTL or maintenance), not an admin change' };
+  const image = record.newImage;
+  if (!image) throw new PoisonRecordError(`${record.eventName} record without a new image`);
+  const id = text(image.id);
+  const prefix = text(image.key_prefix);
+  const organization = text(image.organization_id);
+  if (!id || !prefix || !organization) throw new PoisonRecordError('the new image has no id, key_prefix or organization_id');
+  const stamp = readStamp(image);
+  const old = record.eventName === 'MODIFY' ? record.oldImage : undefined;
+  if (old && canonical(old.last_change) === canonical(image.last_change)) {
+    return { skip: 'last_change unchanged: not an admin change' };
+  }
+  const changes = diffPublicFields(old, image);
+  let eventName = EVENT_NAME_BY_KIND[stamp.kind];
+  const details: Record<string, unknown> = {};
+  if (stamp.kind === 'updated' && 'scopes' in changes) {
+    eventName = 'admin.api_key_scope_changed';
+    const before = new Set((old?.scopes as string[] | undefined) ?? []);
+    const after = new Set((image.scopes as string[] | undefined) ?? []);
+    details.scopes_added = [...after].filter((s) => !before.has(s));
+    details.scopes_removed = [...before].filter((s) => !after.has(s));
+  }
+  const entry: AuditEntry = {
+    event_id: record.eventId,
+    event_name: eventName,
+    key_id: id,
+    key_prefix: prefix,
+    actor: stamp.principal,
+    organization_id: organization,
+    ...optional('workspace_id', text(image.workspace_id)),
+    ...optional('source_ip', text(stamp.source_ip)),
+    ...optional('user_agent', text(stamp.user_agent)),
+    ...optional('request_id', text(stamp.request_id)),
+    changes,
+    details,
+    timestamp: stamp.at,
+  };
+  const detailType = DETAIL_TYPE_BY_KIND[stamp.kind];
+  if (!detailType) return { entry };
+  const key = image as unknown as ApiKeyItem;
+  const extra =
+    stamp.kind === 'rotated'
+      ? { previous_key_expires_at: text(image.previous_secret_expires_at) ?? null }
+      : { actor: stamp.principal };
+  // The audit event id doubles as the EventBridge event id: stable per stream record, so consumers dedupe retries.
+  return { entry, event: keyEvent(detailType, record.eventId, key, stamp.at, extra) };
+}
+
+function optional<K extends string>(name: K, value: string | undefined): Partial<Record<K, string>> {
+  return value === undefined ? {} : ({ [name]: value } as Record<K, string>);
+}
+
+/** Where the authorizer refused a request, as known at that point. Never the token itself. */
+export interface RefusalFacts {
+  readonly eventId: string;
+  readonly at: Date;
+  readonly status: 401 | 403;
+  readonly reason: string;
+  readonly route: string;
+  readonly sourceIp?: string;
+  readonly userAgent?: string;
+  readonly requestId?: string;
+  /** From the token when it parsed, even if no such key exists. */
+  readonly keyId?: string;
+  readonly keyPrefix?: string;
+  /** Only when the key was found: denials of a real key show in its organization's feed. */
+  readonly key?: Pick<ApiKeyItem, 'organization_id' | 'workspace_id'>;
+}
+
+export function denialEntry(f: RefusalFacts): AuditEntry {
+  return {
+    event_id: f.eventId,
+    event_name: 'admin.api_key_denied',
+    ...optional('key_id', f.keyId),
+    ...optional('key_prefix', f.keyPrefix),
+    actor: f.keyPrefix ?? 'anonymous',
+    ...optional('organization_id', f.key?.organization_id),
+    ...optional('workspace_id', f.key?.workspace_id),
+    ...optional('source_ip', f.sourceIp),
+    ...optional('user_agent', f.userAgent),
+    ...optional('request_id', f.requestId),
+    changes: {},
+    details: { reason: f.reason, status: f.status, route: f.route },
+    timestamp: f.at.toISOString(),
+  };
+}
+
+export function usedEntry(
+  key: Pick<ApiKeyItem, 'id' | 'key_prefix' | 'organization_id' | 'workspace_id'>,
+  windowStart: Date,
+  count: number,
+): AuditEntry {
+  const start = windowStart.toISOString();
+  return {
+    // Deterministic: one entry per key and minute, whichever authorizer instance writes it.
+    event_id: `used-${key.id}-${windowStart.getTime()}`,
+    event_name: 'admin.api_key_used',
+    key_id: key.id,
+    key_prefix: key.key_prefix,
+    actor: key.key_prefix,
+    organization_id: key.organization_id,
+    ...optional('workspace_id', key.workspace_id),
+    changes: {},
+    details: { count, window_start: start, window_end: new Date(windowStart.getTime() + 60_000).toISOString() },
+    timestamp: start,
+  };
+}
+
+/** The audit item's partition: per key, or per source IP when the request named no key. */
+export function auditPartition(entry: Pick<AuditEntry, 'key_id' | 'source_ip'>): string {
+  return entry.key_id ? `KEY#${entry.key_id}` : `IP#${entry.source_ip ?? 'unknown'}`;
+}
+
+/** Sort key: the timestamp first, so a time range is a key condition and newest-first is the index order. */
+export function auditSortKey(entry: Pick<AuditEntry, 'timestamp' | 'event_id'>): string {
+  return `${entry.timestamp}#${entry.event_id}`;
+}
