@@ -42,7 +42,9 @@ export function freePort(): Promise<number> {
     server.on('error', fail);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? ok(address.port) : fail(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? ok(address.port) : fail(new Error('no port')),
+      );
     });
   });
 }
@@ -51,7 +53,9 @@ export function assertPortFree(port: number, what: string): Promise<void> {
   return new Promise((ok, fail) => {
     const server = createServer();
     server.once('error', () =>
-      fail(new Error(`Port ${port} (${what}) is already in use. Stop whatever holds it or choose another port.`)),
+      fail(
+        new Error(`Port ${port} (${what}) is already in use. Stop whatever holds it or choose another port.`),
+      ),
     );
     server.listen(port, '0.0.0.0', () => server.close(() => ok()));
   });
@@ -88,7 +92,8 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
         // Someone answered; make sure it is our process and not an earlier one on the same port.
         if (child.exitCode === null) break;
       } catch {
-        if (Date.now() > deadline) throw new Error(`DynamoDB Local did not answer on ${endpoint}:\n${output}`);
+        if (Date.now() > deadline)
+          throw new Error(`DynamoDB Local did not answer on ${endpoint}:\n${output}`);
         await new Promise((r) => setTimeout(r, 100));
       }
     }

@@ -1,0 +1,262 @@
+/**
+ * The local API Gateway: one node:http server on 127.0.0.1 serving every declared route with the
+ * same authorization as on AWS (SigV4 for `iam` routes, the Latchkey authorizer for protected
+ * ones), the local AWS JSON endpoints (`POST /` with `X-Amz-Target`) and `/_local/*` helpers.
+ *
+ * Choices where AWS has no local equivalent:
+ * - unknown path: 404 `{"error":{"code":"not_found"}}` (clearer than AWS's 403 while developing);
+ * - declared path with an undeclared method: 403 `Missing Authentication Token`, exactly as
+ *   API Gateway answers, so clients see the same status locally and on AWS;
+ * - `trustForwardedFor`: take the source IP from the first `X-Forwarded-For` entry. For tests
+ *   that simulate callers' IPs only; off by default, because any client can set that header.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { FunctionDeclaration, RouteDeclaration } from '../lib/declaration';
+import { authorizerEvent, type GatewayRequest, proxyEvent } from './api-events';
+import { runAuthorizer } from './authorize';
+import { type AwsService, dispatchAwsJson } from './aws-json';
+import type { LocalPrincipal } from './credentials';
+import { LambdaTimeoutError, type LocalLambdas } from './lambda';
+import { matchRoute } from './router';
+import { verifySigV4 } from './sigv4';
+
+/** API Gateway's payload limit; handlers enforce their own, smaller one. */
+export const MAX_BODY_BYTES = 10 * 1024 * 1024;
+/** API Gateway's integration timeout. */
+const INTEGRATION_TIMEOUT_MS = 29_000;
+
+export interface GatewayOptions {
+  /** 0 picks a free port. */
+  readonly port: number;
+  readonly region: string;
+  readonly routes: readonly RouteDeclaration[];
+  readonly authorizer: FunctionDeclaration;
+  readonly principals: () => readonly LocalPrincipal[];
+  readonly lambdas: LocalLambdas;
+  readonly awsServices: readonly AwsService[];
+  /** Extra `GET /_local/<name>` endpoints answering JSON (health, events...). */
+  readonly localEndpoints: Readonly<Record<string, () => Promise<{ status: number; body: unknown }>>>;
+  readonly trustForwardedFor?: boolean;
+  readonly log?: (line: string) => void;
+}
+
+export interface Gateway {
+  readonly port: number;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+interface Reply {
+  readonly status: number;
+  readonly headers?: Record<string, string | string[]>;
+  readonly body: Buffer | string;
+}
+
+const json = (status: number, body: unknown, headers: Record<string, string> = {}): Reply => ({
+  status,
+  headers: { 'content-type': 'application/json', ...headers },
+  body: JSON.stringify(body),
+});
+
+/** API Gateway's own error responses: `{"message": ...}` plus `x-amzn-ErrorType`. */
+const gatewayError = (status: number, errorType: string, message: string | null) =>
+  json(status, { message }, { 'x-amzn-errortype': errorType });
+
+class BodyTooLarge extends Error {}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((ok, fail) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > MAX_BODY_BYTES) return fail(new BodyTooLarge());
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        req.removeAllListeners('data');
+        fail(new BodyTooLarge());
+      } else {
+        chunks.push(chunk);
+      }
+    });
+    req.on('end', () => ok(Buffer.concat(chunks)));
+    req.on('error', fail);
+  });
+}
+
+function sourceIp(req: IncomingMessage, trustForwardedFor: boolean): string {
+  const forwarded = req.headers['x-forwarded-for'];
+  const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
+  if (trustForwardedFor && first) return first;
+  return (req.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
+}
+
+/** A Lambda proxy result as API Gateway reads it; anything else is a 502 there too. */
+function proxyReply(result: unknown): Reply | undefined {
+  if (typeof result !== 'object' || result === null) return undefined;
+  const r = result as Record<string, unknown>;
+  if (
+    typeof r.statusCode !== 'number' ||
+    !Number.isInteger(r.statusCode) ||
+    r.statusCode < 100 ||
+    r.statusCode > 599
+  ) {
+    return undefined;
+  }
+  if (r.body !== undefined && r.body !== null && typeof r.body !== 'string') return undefined;
+  const headers: Record<string, string | string[]> = { 'content-type': 'application/json' };
+  for (const [k, v] of Object.entries((r.headers as Record<string, unknown> | undefined) ?? {})) {
+    delete headers[k.toLowerCase()];
+    headers[k] = String(v);
+  }
+  for (const [k, v] of Object.entries((r.multiValueHeaders as Record<string, unknown> | undefined) ?? {})) {
+    if (!Array.isArray(v)) return undefined;
+    delete headers[k.toLowerCase()];
+    headers[k] = v.map(String);
+  }
+  const body = typeof r.body === 'string' ? r.body : '';
+  return {
+    status: r.statusCode,
+    headers,
+    body: r.isBase64Encoded === true ? Buffer.from(body, 'base64') : body,
+  };
+}
+
+export async function startGateway(options: GatewayOptions): Promise<Gateway> {
+  const log = options.log ?? (() => {});
+
+  async function invokeRoute(request: GatewayRequest, event: unknown): Promise<Reply> {
+    try {
+      const result = await options.lambdas.invoke(request.route.fn, event, {
+        timeoutMs: Math.min((request.route.fn.timeoutSeconds ?? 10) * 1000, INTEGRATION_TIMEOUT_MS),
+      });
+      const reply = proxyReply(result);
+      if (reply) return reply;
+      log(`${request.route.fn.name} returned a malformed proxy response`);
+    } catch (error) {
+      if (error instanceof LambdaTimeoutError)
+        return gatewayError(504, 'IntegrationTimeout', 'Endpoint request timed out');
+      log(
+        `${request.route.fn.name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+      );
+    }
+    return gatewayError(502, 'InternalServerErrorException', 'Internal server error');
+  }
+
+  async function handleRoute(base: Omit<GatewayRequest, 'route' | 'pathParameters'>): Promise<Reply> {
+    const match = matchRoute(options.routes, base.method, base.path);
+    if (match.kind === 'none') {
+      return json(404, {
+        error: { code: 'not_found', message: `No route for ${base.method} ${base.path}`, details: [] },
+      });
+    }
+    if (match.kind === 'method-not-declared') {
+      return gatewayError(403, 'MissingAuthenticationTokenException', 'Missing Authentication Token');
+    }
+    const request: GatewayRequest = { ...base, route: match.route, pathParameters: match.pathParameters };
+    if (match.route.auth.type === 'iam') {
+      const verdict = await verifySigV4(request, {
+        region: options.region,
+        service: 'execute-api',
+        findPrincipal: (ak) => options.principals().find((p) => p.access_key_id === ak),
+      });
+      if (!verdict.ok) return gatewayError(403, verdict.errorType, verdict.message);
+      return invokeRoute(request, proxyEvent(request, { principal: verdict.principal }));
+    }
+    const outcome = await runAuthorizer(
+      options.lambdas,
+      options.authorizer,
+      authorizerEvent(request, options.region),
+      log,
+    );
+    if (outcome.kind === 'refuse') return gatewayError(outcome.status, outcome.errorType, outcome.message);
+    return invokeRoute(request, proxyEvent(request, { authorizer: outcome.context }));
+  }
+
+  async function handle(req: IncomingMessage, requestId: string, port: number): Promise<Reply> {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    const rawQuery = q < 0 ? '' : url.slice(q + 1);
+    const method = (req.method ?? 'GET').toUpperCase();
+    let body: Buffer;
+    try {
+      body = await readBody(req);
+    } catch (error) {
+      if (error instanceof BodyTooLarge) {
+        return gatewayError(
+          413,
+          'RequestTooLongException',
+          `HTTP content length exceeded ${MAX_BODY_BYTES} bytes.`,
+        );
+      }
+      throw error;
+    }
+    const target = req.headers['x-amz-target'];
+    if (method === 'POST' && path === '/' && typeof target === 'string') {
+      const out = await dispatchAwsJson(options.awsServices, target, body.toString('utf8'));
+      return { status: out.status, headers: out.headers, body: out.body };
+    }
+    const local = /^\/_local\/([\w-]+)$/.exec(path)?.[1];
+    const endpoint = local && method === 'GET' ? options.localEndpoints[local] : undefined;
+    if (endpoint) {
+      const out = await endpoint();
+      return json(out.status, out.body);
+    }
+    return handleRoute({
+      requestId,
+      receivedAt: new Date(),
+      method,
+      path,
+      rawQuery,
+      rawHeaders: req.rawHeaders,
+      body,
+      sourceIp: sourceIp(req, options.trustForwardedFor === true),
+      localPort: port,
+    });
+  }
+
+  const server: Server = createServer((req, res: ServerResponse) => {
+    const started = Date.now();
+    const requestId = randomUUID();
+    const port = (server.address() as AddressInfo).port;
+    handle(req, requestId, port)
+      .catch((error: unknown): Reply => {
+        log(`gateway error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+        return gatewayError(500, 'InternalFailure', null);
+      })
+      .then((reply) => {
+        res.writeHead(reply.status, { 'x-amzn-requestid': requestId, ...reply.headers });
+        res.end(reply.body);
+        // Path or operation only: queries and headers may carry tokens or signatures.
+        const target = req.headers['x-amz-target'];
+        const what = typeof target === 'string' ? target : `${req.method} ${(req.url ?? '/').split('?')[0]}`;
+        if (!what.includes('/_local/')) log(`${what} ${reply.status} ${Date.now() - started}ms`);
+      });
+  });
+
+  await new Promise<void>((ok, fail) => {
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      fail(
+        error.code === 'EADDRINUSE'
+          ? new Error(
+              `Port ${options.port} (the local gateway) is already in use. Stop whatever holds it or choose another port (PORT=...).`,
+            )
+          : error,
+      ),
+    );
+    server.listen(options.port, '127.0.0.1', () => ok());
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((ok) => {
+        server.close(() => ok());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,48 @@
+/** Matches a request against the declared routes, in declaration order (static before `{param}`). */
+import type { RouteDeclaration } from '../lib/declaration';
+
+export type RouteMatch =
+  | {
+      readonly kind: 'route';
+      readonly route: RouteDeclaration;
+      readonly pathParameters: Record<string, string>;
+    }
+  /** The path is a declared resource, but not with this method. */
+  | { readonly kind: 'method-not-declared' }
+  | { readonly kind: 'none' };
+
+function matchPath(template: string, path: string): Record<string, string> | undefined {
+  const want = template.split('/');
+  const got = path.split('/');
+  if (want.length !== got.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < want.length; i++) {
+    const w = want[i] ?? '';
+    const g = got[i] ?? '';
+    const param = /^\{(\w+)\}$/.exec(w)?.[1];
+    if (param) {
+      if (!g) return undefined;
+      try {
+        params[param] = decodeURIComponent(g);
+      } catch {
+        return undefined;
+      }
+    } else if (w !== g) {
+      return undefined;
+    }
+  }
+  return params;
+}
+
+export function matchRoute(routes: readonly RouteDeclaration[], method: string, rawPath: string): RouteMatch {
+  // API Gateway ignores one trailing slash on a resource path.
+  const path = rawPath.length > 1 && rawPath.endsWith('/') ? rawPath.slice(0, -1) : rawPath;
+  let pathKnown = false;
+  for (const route of routes) {
+    const pathParameters = matchPath(route.path, path);
+    if (!pathParameters) continue;
+    if (route.method === method) return { kind: 'route', route, pathParameters };
+    pathKnown = true;
+  }
+  return pathKnown ? { kind: 'method-not-declared' } : { kind: 'none' };
+}

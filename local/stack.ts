@@ -1,0 +1,264 @@
+/**
+ * The whole local stack in one call, usable in-process from tests and from `npm start`:
+ * DynamoDB Local (or an existing one), the declared tables, the local KMS / EventBridge /
+ * Secrets Manager endpoints, and the gateway serving every declared route. Handlers are the same
+ * code as on AWS; they only see different `AWS_ENDPOINT_URL_<SERVICE>` values.
+ *
+ * The environment is process-wide and SDK clients are created once per module, so run one stack
+ * per process at a time (one per Jest test file).
+ */
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { env as envNames, functions, routeScopeMap, routes } from '../lib/declaration';
+import { generatePrincipals, type LocalPrincipal, loadOrCreateCredentials } from './credentials';
+import { assertPortFree, type DynamoDbLocal, startDynamoDbLocal } from './dynamodb';
+import { type LocalEvent, localEventBridge } from './eventbridge';
+import { type Gateway, startGateway } from './gateway';
+import { localKms } from './kms';
+import { type LocalLambdas, localLambdas, REPO_ROOT } from './lambda';
+import { localSecretsManager } from './secrets-manager';
+import { createTables } from './tables';
+
+export const REGION = 'us-east-1';
+export const DEFAULT_KMS_KEY_ID = 'alias/latchkey-local';
+export const EVENT_BUS_NAME = 'latchkey';
+
+export interface LocalStackOptions {
+  /** Gateway port; 0 picks a free one. @default 3000 */
+  readonly port?: number;
+  /** @default `.local` under the repository root */
+  readonly dataDir?: string;
+  /** Keep DynamoDB, KMS key, events and secrets in memory; writes nothing unless asked. */
+  readonly inMemory?: boolean;
+  /** DynamoDB Local port when we start it; 0 picks a free one. @default 8000 */
+  readonly dynamoPort?: number;
+  /** Reuse a running DynamoDB Local (e.g. Jest's) instead of starting one. */
+  readonly dynamoEndpoint?: string;
+  /** @default 'latchkey-local' */
+  readonly tablePrefix?: string;
+  /** `LATCHKEY_API_ENVIRONMENT` of the protected demo API. @default 'development' */
+  readonly apiEnvironment?: string;
+  /** Principals allowed on IAM routes. Default: `<dataDir>/credentials.json` when persistent, fresh random ones in memory. */
+  readonly credentials?: readonly LocalPrincipal[];
+  /** Where to write the env the handlers got, for `npm run invoke`. Default `<dataDir>/env.json` unless in memory; false for none. */
+  readonly envFile?: string | false;
+  /** Take the source IP from `X-Forwarded-For` (tests simulating callers only). */
+  readonly trustForwardedFor?: boolean;
+  /** Background workers (stream poller, scheduler) started after the gateway, stopped before it. */
+  readonly workers?: readonly WorkerFactory[];
+  readonly quiet?: boolean;
+}
+
+/** What a background worker is given: the same lambdas the gateway runs, and the stack's env. */
+export interface WorkerContext {
+  readonly lambdas: LocalLambdas;
+  readonly env: Readonly<Record<string, string>>;
+  readonly dataDir: string | undefined;
+  readonly log: (line: string) => void;
+}
+
+export interface Worker {
+  stop(): Promise<void>;
+}
+
+export type WorkerFactory = (context: WorkerContext) => Promise<Worker>;
+
+export interface LocalStack {
+  readonly url: string;
+  readonly port: number;
+  readonly region: string;
+  readonly credentials: readonly LocalPrincipal[];
+  /** Every environment variable the stack set for the handlers. */
+  readonly env: Readonly<Record<string, string>>;
+  readonly tables: Readonly<Record<string, string>>;
+  readonly dynamoEndpoint: string;
+  readonly lambdas: LocalLambdas;
+  events(): LocalEvent[];
+  stop(): Promise<void>;
+}
+
+/** What `<dataDir>/env.json` holds, for `npm run invoke`. */
+export interface EnvFile {
+  readonly url: string;
+  readonly pid: number;
+  readonly env: Record<string, string>;
+}
+
+export function defaultDataDir(): string {
+  return join(REPO_ROOT, '.local');
+}
+
+export function readEnvFile(file: string): EnvFile | undefined {
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as EnvFile) : undefined;
+}
+
+export async function dynamoAnswers(endpoint: string): Promise<boolean> {
+  const client = new DynamoDBClient({
+    endpoint,
+    region: REGION,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    maxAttempts: 1,
+  });
+  try {
+    await client.send(new ListTablesCommand({ Limit: 1 }), { abortSignal: AbortSignal.timeout(2000) });
+    return true;
+  } catch {
+    return false;
+  } finally {
+    client.destroy();
+  }
+}
+
+/** `GET /_local/health`: 200 only while DynamoDB answers. */
+export async function health(dynamoEndpoint: string, tables: Record<string, string>) {
+  const up = await dynamoAnswers(dynamoEndpoint);
+  return {
+    status: up ? 200 : 503,
+    body: { status: up ? 'ok' : 'unavailable', dynamodb: up ? 'up' : 'down', tables, region: REGION },
+  };
+}
+
+function setEnv(values: Record<string, string>): () => void {
+  const previous = Object.fromEntries(Object.keys(values).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, values);
+  return () => {
+    for (const [k, v] of Object.entries(previous)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
+}
+
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const log = options.quiet ? () => {} : (line: string) => console.log(`[local] ${line}`);
+  const dataDir = resolve(options.dataDir ?? defaultDataDir());
+  const persistDir = options.inMemory ? undefined : dataDir;
+  const port = options.port ?? 3000;
+  // Fail before starting anything else when the gateway cannot bind.
+  if (port !== 0) await assertPortFree(port, 'the local gateway');
+
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const stop = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  };
+
+  try {
+    let dynamoEndpoint = options.dynamoEndpoint;
+    if (dynamoEndpoint) {
+      if (!(await dynamoAnswers(dynamoEndpoint)))
+        throw new Error(`DynamoDB Local does not answer on ${dynamoEndpoint}`);
+    } else {
+      const db: DynamoDbLocal = await startDynamoDbLocal({
+        port: options.dynamoPort ?? 8000,
+        ...(persistDir ? { dataDir: join(persistDir, 'dynamodb') } : {}),
+      });
+      cleanups.push(() => db.stop());
+      dynamoEndpoint = db.endpoint;
+      log(
+        `DynamoDB Local on ${db.endpoint}${persistDir ? ` (data in ${join(persistDir, 'dynamodb')})` : ' (in memory)'}`,
+      );
+    }
+
+    const client = new DynamoDBClient({
+      endpoint: dynamoEndpoint,
+      region: REGION,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    const tables = await createTables(client, options.tablePrefix ?? 'latchkey-local').finally(() =>
+      client.destroy(),
+    );
+
+    const kmsKeyId = DEFAULT_KMS_KEY_ID;
+    const common = { region: REGION, accountId: '000000000000' };
+    const eventBridge = localEventBridge({
+      ...common,
+      busName: EVENT_BUS_NAME,
+      ...(persistDir ? { file: join(persistDir, 'events.jsonl') } : {}),
+    });
+    const kms = localKms({
+      ...common,
+      keyId: kmsKeyId,
+      ...(persistDir ? { file: join(persistDir, 'kms.json') } : {}),
+    });
+    const secrets = localSecretsManager({
+      ...common,
+      ...(persistDir ? { file: join(persistDir, 'secrets.json') } : {}),
+    });
+    const credentials =
+      options.credentials ??
+      (persistDir
+        ? loadOrCreateCredentials(join(persistDir, 'credentials.json')).principals
+        : generatePrincipals());
+    const lambdas = localLambdas(REGION);
+    const endpoint = dynamoEndpoint;
+
+    const gateway: Gateway = await startGateway({
+      port,
+      region: REGION,
+      routes,
+      authorizer: functions.authorizer,
+      principals: () => credentials,
+      lambdas,
+      awsServices: [kms, eventBridge, secrets],
+      trustForwardedFor: options.trustForwardedFor === true,
+      log,
+      localEndpoints: {
+        health: () => health(endpoint, tables),
+        events: async () => ({ status: 200, body: eventBridge.events() }),
+      },
+    });
+    cleanups.push(() => gateway.close());
+
+    // Set synchronously after listen: no request can reach a handler before this.
+    const env: Record<string, string> = {
+      ...tables,
+      AWS_REGION: REGION,
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
+      AWS_ENDPOINT_URL_DYNAMODB_STREAMS: dynamoEndpoint,
+      AWS_ENDPOINT_URL_KMS: gateway.url,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: gateway.url,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: gateway.url,
+      [envNames.kmsKeyId]: kmsKeyId,
+      [envNames.eventBusName]: EVENT_BUS_NAME,
+      [envNames.routeScopes]: JSON.stringify(routeScopeMap()),
+      [envNames.apiEnvironment]: options.apiEnvironment ?? 'development',
+    };
+    cleanups.push(setEnv(env));
+
+    const envFile = options.envFile ?? (persistDir ? join(dataDir, 'env.json') : false);
+    if (envFile) {
+      mkdirSync(resolve(envFile, '..'), { recursive: true });
+      writeFileSync(
+        envFile,
+        `${JSON.stringify({ url: gateway.url, pid: process.pid, env } satisfies EnvFile, null, 2)}\n`,
+      );
+      cleanups.push(() => {
+        if (readEnvFile(envFile)?.pid === process.pid) rmSync(envFile, { force: true });
+      });
+    }
+
+    for (const factory of options.workers ?? []) {
+      const worker = await factory({ lambdas, env, dataDir: persistDir, log });
+      cleanups.push(() => worker.stop());
+    }
+
+    return {
+      url: gateway.url,
+      port: gateway.port,
+      region: REGION,
+      credentials,
+      env,
+      tables,
+      dynamoEndpoint,
+      lambdas,
+      events: () => eventBridge.events(),
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

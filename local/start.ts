@@ -1,0 +1,112 @@
+/**
+ * `npm start`: the local stack on 127.0.0.1 (gateway on PORT or 3000, DynamoDB Local on
+ * DYNAMODB_PORT or 8000), data under `.local/` (or LATCHKEY_LOCAL_DIR) unless `--in-memory`.
+ * Ctrl-C stops everything, DynamoDB Local included.
+ */
+import { join, relative } from 'node:path';
+import { type LocalPrincipal, loadOrCreateCredentials } from './credentials';
+import { assertJava } from './dynamodb';
+import { defaultDataDir, type LocalStack, startLocalStack } from './stack';
+import { localWorkers } from './workers';
+
+function flag(args: readonly string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  if (i >= 0) return args[i + 1];
+  return args.find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1);
+}
+
+function portFrom(value: string | undefined, fallback: number, what: string): number {
+  if (value === undefined || value === '') return fallback;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new Error(`${what} must be a port number, got '${value}'`);
+  return port;
+}
+
+/** A path as the user can paste it from the current directory. */
+function shown(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel && !rel.startsWith('..') ? `./${rel}` : path;
+}
+
+function curlExample(url: string): string {
+  return `curl --aws-sigv4 "aws:amz:us-east-1:execute-api" --user "$AK:$SK" -H 'content-type: application/json' -d '{"name":"demo","scopes":["agents:read"]}' ${url}/v1/api-keys`;
+}
+
+function printCredentials(
+  principals: readonly LocalPrincipal[],
+  file: string,
+  created: boolean,
+  url: string,
+): void {
+  const admin = principals[0];
+  if (!admin) return;
+  const where = shown(file);
+  if (created) {
+    // Printed once, on purpose: these are local-only keys and the user needs them to call the API.
+    console.log(`\nLocal IAM credentials written to ${where}:`);
+    for (const p of principals) {
+      console.log(
+        `  ${p.name.padEnd(11)} ${p.access_key_id}  ${p.secret_access_key}  ${p.arn}${p.mfa ? '  (mfa)' : ''}`,
+      );
+    }
+    console.log(`\nTry it:\n  export AK=${admin.access_key_id} SK=${admin.secret_access_key}`);
+  } else {
+    console.log(`\nLocal IAM credentials: ${where} (${principals.map((p) => p.name).join(', ')})`);
+    const read = (field: string) => `$(node -p "require('${where}').principals[0].${field}")`;
+    console.log(`\nTry it:\n  export AK=${read('access_key_id')} SK=${read('secret_access_key')}`);
+  }
+  console.log(`  ${curlExample(url)}\n`);
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const inMemory = args.includes('--in-memory');
+  const port = portFrom(flag(args, '--port') ?? process.env.PORT, 3000, '--port / PORT');
+  const dynamoPort = portFrom(process.env.DYNAMODB_PORT, 8000, 'DYNAMODB_PORT');
+  const dataDir = process.env.LATCHKEY_LOCAL_DIR ?? defaultDataDir();
+  assertJava();
+
+  // Credentials are configuration, not data: kept even with --in-memory so the curl example stays valid.
+  const credentialsFile = join(dataDir, 'credentials.json');
+  const { principals, created } = loadOrCreateCredentials(credentialsFile);
+  const stack: LocalStack = await startLocalStack({
+    port,
+    dynamoPort,
+    dataDir,
+    inMemory,
+    credentials: principals,
+    envFile: join(dataDir, 'env.json'),
+    workers: localWorkers(),
+  });
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    console.log(`\n${signal}: stopping the local stack...`);
+    stack.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(error);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+
+  printCredentials(principals, credentialsFile, created, stack.url);
+  console.log(
+    `Gateway:  ${stack.url}  (health: ${stack.url}/_local/health, events: ${stack.url}/_local/events)`,
+  );
+  console.log(
+    `DynamoDB: ${stack.dynamoEndpoint}${inMemory ? ' (in memory)' : ` (data in ${shown(dataDir)})`}`,
+  );
+  console.log('Latchkey local stack ready');
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

@@ -1,0 +1,202 @@
+/** SigV4 on management (IAM) routes, through the real local gateway. */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { LocalStack } from '../../local/stack';
+import { type HttpResponse, send, sendSigned, signRequest, startTestStack } from '../support/local-stack';
+
+const run = promisify(execFile);
+let stack: LocalStack;
+
+beforeAll(async () => {
+  stack = await startTestStack();
+});
+afterAll(() => stack?.stop());
+
+const admin = () => {
+  const p = stack.credentials[0];
+  if (!p) throw new Error('no principal');
+  return p;
+};
+
+/** Passed authentication: anything but API Gateway's 403 (the handler may still be a 501 placeholder). */
+function expectAuthenticated(res: HttpResponse): void {
+  expect(res.status).not.toBe(403);
+  expect(res.headers['x-amzn-errortype']).toBeUndefined();
+}
+
+function expectForbidden(res: HttpResponse, message: RegExp): void {
+  expect(res.status).toBe(403);
+  expect(res.json<{ message: string }>().message).toMatch(message);
+}
+
+describe('SigV4 on IAM routes', () => {
+  it('accepts a request signed like an AWS SDK client', async () => {
+    expectAuthenticated(await sendSigned(stack.url, { principal: admin(), path: '/v1/api-keys/scopes' }));
+  });
+
+  it('accepts a signed JSON body and a signed query string', async () => {
+    const body = JSON.stringify({ name: 'demo', scopes: ['agents:read'] });
+    const headers = { 'content-type': 'application/json' };
+    expectAuthenticated(
+      await sendSigned(stack.url, {
+        principal: admin(),
+        method: 'POST',
+        path: '/v1/api-keys',
+        headers,
+        body,
+      }),
+    );
+    expectAuthenticated(
+      await sendSigned(stack.url, {
+        principal: admin(),
+        path: '/v1/api-keys',
+        query: 'status=active&limit=5&scope=agents%3Aread',
+      }),
+    );
+    // Without x-amz-content-sha256, the gateway hashes the body itself.
+    expectAuthenticated(
+      await sendSigned(stack.url, {
+        principal: admin(),
+        method: 'POST',
+        path: '/v1/api-keys',
+        headers,
+        body,
+        applyChecksum: false,
+      }),
+    );
+  });
+
+  it('accepts every local principal', async () => {
+    for (const principal of stack.credentials) {
+      expectAuthenticated(await sendSigned(stack.url, { principal, path: '/v1/api-keys/scopes' }));
+    }
+  });
+
+  it('refuses an unsigned request with Missing Authentication Token', async () => {
+    const res = await send(stack.url, { path: '/v1/api-keys/scopes' });
+    expectForbidden(res, /^Missing Authentication Token$/);
+    expect(res.headers['x-amzn-errortype']).toBe('MissingAuthenticationTokenException');
+  });
+
+  it('refuses a wrong secret', async () => {
+    const principal = { access_key_id: admin().access_key_id, secret_access_key: 'not-the-secret' };
+    const res = await sendSigned(stack.url, { principal, path: '/v1/api-keys/scopes' });
+    expectForbidden(res, /signature we calculated does not match/);
+  });
+
+  it('refuses an unknown access key', async () => {
+    const principal = { access_key_id: 'AKIAUNKNOWNUNKNOWN00', secret_access_key: admin().secret_access_key };
+    const res = await sendSigned(stack.url, { principal, path: '/v1/api-keys/scopes' });
+    expectForbidden(res, /security token included in the request is invalid/);
+  });
+
+  it('refuses a signature older than five minutes', async () => {
+    const signingDate = new Date(Date.now() - 10 * 60 * 1000);
+    const res = await sendSigned(stack.url, { principal: admin(), path: '/v1/api-keys/scopes', signingDate });
+    expectForbidden(res, /^Signature expired: \d{8}T\d{6}Z is now earlier than/);
+  });
+
+  it('refuses a signature dated in the future', async () => {
+    const signingDate = new Date(Date.now() + 10 * 60 * 1000);
+    const res = await sendSigned(stack.url, { principal: admin(), path: '/v1/api-keys/scopes', signingDate });
+    expectForbidden(res, /^Signature not yet current/);
+  });
+
+  it('refuses a body changed after signing, with or without x-amz-content-sha256', async () => {
+    for (const applyChecksum of [true, false]) {
+      const signed = await signRequest(stack.url, {
+        principal: admin(),
+        method: 'POST',
+        path: '/v1/api-keys',
+        headers: { 'content-type': 'application/json' },
+        body: '{"name":"demo","scopes":["agents:read"]}',
+        applyChecksum,
+      });
+      const res = await send(stack.url, { ...signed, body: '{"name":"demo","scopes":["agents:admin"]}' });
+      expectForbidden(res, /signature we calculated does not match/);
+    }
+  });
+
+  it('refuses a changed path or query after signing', async () => {
+    const signed = await signRequest(stack.url, {
+      principal: admin(),
+      path: '/v1/api-keys',
+      query: 'limit=5',
+    });
+    expectForbidden(await send(stack.url, { ...signed, query: 'limit=6' }), /does not match/);
+    expectForbidden(await send(stack.url, { ...signed, path: '/v1/audit' }), /does not match/);
+  });
+
+  it('refuses credentials scoped to another service or region', async () => {
+    expectForbidden(
+      await sendSigned(stack.url, { principal: admin(), path: '/v1/api-keys/scopes', service: 'lambda' }),
+      /correct service: 'execute-api'/,
+    );
+    expectForbidden(
+      await sendSigned(stack.url, { principal: admin(), path: '/v1/api-keys/scopes', region: 'eu-west-1' }),
+      /valid region, not 'eu-west-1'/,
+    );
+  });
+
+  it('refuses a Bearer token on an IAM route', async () => {
+    const res = await send(stack.url, {
+      path: '/v1/api-keys/scopes',
+      headers: { authorization: 'Bearer sk_dev_x' },
+    });
+    expect(res.status).toBe(403);
+  });
+
+  describe('curl --aws-sigv4', () => {
+    const curl = async (args: string[]) => {
+      const p = admin();
+      const { stdout } = await run('curl', [
+        '-sS',
+        '-w',
+        '\n%{http_code}',
+        '--aws-sigv4',
+        'aws:amz:us-east-1:execute-api',
+        '--user',
+        `${p.access_key_id}:${p.secret_access_key}`,
+        ...args,
+      ]);
+      const lines = stdout.trimEnd().split('\n');
+      return { status: Number(lines.pop()), body: lines.join('\n') };
+    };
+
+    it('is on PATH (these tests must not pass silently without it)', async () => {
+      await expect(run('curl', ['--version'])).resolves.toBeDefined();
+    });
+
+    it('passes with a JSON body, as SPEC §8 promises', async () => {
+      const res = await curl([
+        '-H',
+        'content-type: application/json',
+        '-d',
+        '{"name":"demo","scopes":["agents:read"]}',
+        `${stack.url}/v1/api-keys`,
+      ]);
+      expect(res.status).not.toBe(403);
+    });
+
+    it('passes without a body and with a query string', async () => {
+      expect((await curl([`${stack.url}/v1/api-keys/scopes`])).status).not.toBe(403);
+      expect((await curl([`${stack.url}/v1/api-keys?limit=5&status=active`])).status).not.toBe(403);
+    });
+
+    it('fails with the wrong secret', async () => {
+      const { stdout } = await run('curl', [
+        '-sS',
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{http_code}',
+        '--aws-sigv4',
+        'aws:amz:us-east-1:execute-api',
+        '--user',
+        `${admin().access_key_id}:wrong`,
+        `${stack.url}/v1/api-keys/scopes`,
+      ]);
+      expect(stdout).toBe('403');
+    });
+  });
+});
