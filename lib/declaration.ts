@@ -62,7 +62,11 @@ export const tables: Readonly<Record<TableId, TableDeclaration>> = {
         sortKey: { name: 'created_sort', type: 'S' },
       },
       // Every key carries `kind = "api_key"`: the registry-wide list without a Scan.
-      { name: 'by_kind', partitionKey: { name: 'kind', type: 'S' }, sortKey: { name: 'created_sort', type: 'S' } },
+      {
+        name: 'by_kind',
+        partitionKey: { name: 'kind', type: 'S' },
+        sortKey: { name: 'created_sort', type: 'S' },
+      },
       // Sparse: only keys with an expiry; the expiry scanner queries one day at a time.
       {
         name: 'by_expiry_day',

@@ -1,0 +1,79 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import { Construct } from 'constructs';
+import { type AttributeDeclaration, type TableId, tables } from '../declaration';
+
+export interface LatchkeyTablesProps {
+  /** The customer-managed key every table is encrypted with (SPEC §2). */
+  readonly encryptionKey: kms.IKey;
+}
+
+/**
+ * Data that must survive a stack deletion: the keys (losing them locks every consumer out) and the
+ * audit trail (a security record). Counters hold only TTL'd request windows and markers that rebuild
+ * themselves, so that table goes with the stack.
+ */
+const KEEP: Readonly<Record<TableId, boolean>> = { keys: true, audit: true, counters: false };
+
+const attribute = (a: AttributeDeclaration): dynamodb.Attribute => ({
+  name: a.name,
+  type: a.type === 'N' ? dynamodb.AttributeType.NUMBER : dynamodb.AttributeType.STRING,
+});
+
+/**
+ * The keys, counters and audit tables, each built from its declaration in `lib/declaration.ts`
+ * (keys, indexes, TTL, stream). This is where the audit table is defined.
+ * On-demand, point-in-time recovery, encrypted with the stack's key; generated names, which
+ * functions learn through the declared environment variables.
+ */
+export class LatchkeyTables extends Construct {
+  readonly tables: Readonly<Record<TableId, dynamodb.Table>>;
+
+  constructor(scope: Construct, id: string, props: LatchkeyTablesProps) {
+    super(scope, id);
+    const build = (tableId: TableId, constructId: string): dynamodb.Table => {
+      const d = tables[tableId];
+      const table = new dynamodb.Table(this, constructId, {
+        partitionKey: attribute(d.partitionKey),
+        sortKey: d.sortKey && attribute(d.sortKey),
+        billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+        encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+        encryptionKey: props.encryptionKey,
+        timeToLiveAttribute: d.ttlAttribute,
+        stream: d.stream === 'NEW_AND_OLD_IMAGES' ? dynamodb.StreamViewType.NEW_AND_OLD_IMAGES : undefined,
+        deletionProtection: KEEP[tableId],
+        removalPolicy: KEEP[tableId] ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      });
+      for (const index of d.indexes) {
+        table.addGlobalSecondaryIndex({
+          indexName: index.name,
+          partitionKey: attribute(index.partitionKey),
+          sortKey: index.sortKey && attribute(index.sortKey),
+          projectionType: dynamodb.ProjectionType.ALL,
+        });
+      }
+      return table;
+    };
+    this.tables = {
+      keys: build('keys', 'Keys'),
+      counters: build('counters', 'Counters'),
+      audit: build('audit', 'Audit'),
+    };
+  }
+
+  /** `{ KEYS_TABLE_NAME: <name>, ... }`: the declared variables through which functions find the tables. */
+  get environment(): Record<string, string> {
+    return tableEnvironment(this.tables);
+  }
+}
+
+/** The declared table-name environment variables for any set of (possibly imported) tables. */
+export function tableEnvironment(refs: Readonly<Record<TableId, dynamodb.ITable>>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [tableId, table] of Object.entries(refs) as [TableId, dynamodb.ITable][]) {
+    env[tables[tableId].envVar] = table.tableName;
+  }
+  return env;
+}

@@ -1,0 +1,138 @@
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { type LatchkeyConfig, readConfig } from './config';
+import { grantAccess } from './constructs/access';
+import { AuditStream } from './constructs/audit-stream';
+import { LatchkeyAuthorizer } from './constructs/latchkey-authorizer';
+import { LatchkeyFunction } from './constructs/latchkey-function';
+import { ManagementApi } from './constructs/management-api';
+import { Schedules } from './constructs/schedules';
+import { LatchkeyTables } from './constructs/tables';
+import {
+  env,
+  type FunctionDeclaration,
+  functions,
+  routeFunctions,
+  routeScopeMap,
+  routes,
+  schedules,
+  streamConsumer,
+} from './declaration';
+
+export interface LatchkeyStackProps extends StackProps {
+  /**
+   * Deploy-time parameters.
+   * @default readConfig(this): the `latchkey:*` context keys, with CONFIG_DEFAULTS for absent ones
+   */
+  readonly config?: LatchkeyConfig;
+}
+
+/**
+ * Latchkey on AWS (SPEC §2), derived from `lib/declaration.ts`: tables, the REST API with one
+ * function per operation, the authorizer, the audit stream consumer and the scheduled lifecycle
+ * functions, each function holding exactly its declared access.
+ */
+export class LatchkeyStack extends Stack {
+  readonly config: LatchkeyConfig;
+  readonly key: kms.Key;
+  readonly tables: LatchkeyTables;
+  readonly eventBus: events.EventBus;
+  readonly authorizer: LatchkeyAuthorizer;
+  readonly api: ManagementApi;
+  /** Every function, by declared name. */
+  readonly functions: ReadonlyMap<string, LatchkeyFunction>;
+
+  constructor(scope: Construct, id: string, props: LatchkeyStackProps = {}) {
+    super(scope, id, { description: 'Latchkey: API keys for AWS-hosted APIs', ...props });
+    const config = props.config ?? readConfig(this);
+    this.config = config;
+    const logRetention = config.logRetentionDays as RetentionDays;
+
+    this.key = new kms.Key(this, 'Key', {
+      description: 'Latchkey: encrypts the tables and key metadata',
+      enableKeyRotation: true,
+      // Without the key, the retained tables and every metadata ciphertext are unreadable.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.tables = new LatchkeyTables(this, 'Tables', { encryptionKey: this.key });
+    // The one fixed physical name: SPEC §7 names the bus `latchkey` so subscribers can find it
+    // (latchkey:eventBusName overrides it for a second stack in the same account and region).
+    this.eventBus = new events.EventBus(this, 'EventBus', { eventBusName: config.eventBusName });
+
+    const environment: Record<string, string> = {
+      ...this.tables.environment,
+      [env.kmsKeyId]: this.key.keyArn,
+      [env.eventBusName]: this.eventBus.eventBusName,
+      [env.auditRetentionDays]: String(config.auditRetentionDays),
+      [env.expiryThresholdsDays]: config.expiryThresholdsDays.join(','),
+      [env.featureApiKeysEnabled]: String(config.apiKeysEnabled),
+    };
+    const resources = { tables: this.tables.tables, metadataKey: this.key, eventBus: this.eventBus };
+    const built = new Map<string, LatchkeyFunction>();
+    const fn = (declaration: FunctionDeclaration): LatchkeyFunction => {
+      const existing = built.get(declaration.name);
+      if (existing) return existing;
+      const created = new LatchkeyFunction(this, declaration.name, {
+        declaration,
+        environment,
+        logRetention,
+      });
+      grantAccess(created.function, declaration.access, resources);
+      built.set(declaration.name, created);
+      return created;
+    };
+
+    this.authorizer = new LatchkeyAuthorizer(this, 'Authorizer', {
+      keysTable: this.tables.tables.keys,
+      countersTable: this.tables.tables.counters,
+      auditTable: this.tables.tables.audit,
+      routeScopes: routeScopeMap(routes),
+      environment: config.demoApiEnvironment,
+      resultsCacheTtl: Duration.seconds(config.authorizerCacheTtlSeconds),
+      auditRetentionDays: config.auditRetentionDays,
+      environmentVariables: environment,
+      logRetention,
+    });
+    built.set(functions.authorizer.name, this.authorizer.function);
+
+    this.api = new ManagementApi(this, 'Api', {
+      routes,
+      handlers: Object.fromEntries(routeFunctions(routes).map((d) => [d.name, fn(d).function])),
+      authorizer: this.authorizer,
+      throttle: config.throttle,
+      accessLogRetention: logRetention,
+      cloudWatchRole: config.apiGatewayCloudWatchRole,
+      webAclArn: config.webAclArn,
+    });
+
+    new AuditStream(this, 'AuditStream', {
+      table: this.tables.tables[streamConsumer.table],
+      consumer: fn(streamConsumer.fn),
+      iteratorAgeThreshold: Duration.minutes(config.iteratorAgeAlarmMinutes),
+    });
+    new Schedules(this, 'Schedules', {
+      schedules: schedules.map((s) => ({
+        name: s.fn.name,
+        function: fn(s.fn).function,
+        every: Duration.minutes(s.everyMinutes),
+      })),
+    });
+    this.functions = built;
+
+    const output = (name: string, value: string, description: string) =>
+      new CfnOutput(this, name, { value, description });
+    output('ApiUrl', this.api.api.url, 'Base URL of the REST API (management under v1/, demo under demo/)');
+    output(
+      'AuthorizerFunctionArn',
+      this.authorizer.function.function.functionArn,
+      'The Latchkey Lambda authorizer',
+    );
+    output('EventBusArn', this.eventBus.eventBusArn, 'Domain events (source "latchkey")');
+    output('KeysTableName', this.tables.tables.keys.tableName, 'Keys table');
+    output('CountersTableName', this.tables.tables.counters.tableName, 'Usage counters table');
+    output('AuditTableName', this.tables.tables.audit.tableName, 'Append-only audit table');
+  }
+}

@@ -1,0 +1,501 @@
+/**
+ * LatchkeyStack as CloudFormation: every assertion is derived from lib/declaration.ts where it can
+ * be, so the tests follow the declaration instead of a second list.
+ */
+import { type CfnElement, Duration } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as events from 'aws-cdk-lib/aws-events';
+import type { IConstruct } from 'constructs';
+import {
+  type Access,
+  env,
+  type FunctionDeclaration,
+  functions,
+  routeScopeMap,
+  routes,
+  schedules,
+  streamConsumer,
+  type TableId,
+  tables,
+} from '../../lib/declaration';
+import { LatchkeyStack } from '../../lib/latchkey-stack';
+import {
+  actionsOf,
+  allStatements,
+  functionId,
+  logicalIdOf,
+  methodsByRoute,
+  refersTo,
+  resourcesOf,
+  type Statement,
+  statementsOf,
+  testApp,
+} from './helpers';
+
+let template: Template;
+let stack: LatchkeyStack;
+const id: Record<string, string> = {};
+const getAtt = (logicalId: string, attribute = 'Arn') => ({ 'Fn::GetAtt': [logicalId, attribute] });
+
+beforeAll(() => {
+  stack = new LatchkeyStack(testApp(), 'LatchkeyStack');
+  template = Template.fromStack(stack);
+  const logicalId = (c: IConstruct) => stack.resolve((c.node.defaultChild as CfnElement).logicalId) as string;
+  id.key = logicalId(stack.key);
+  for (const t of Object.keys(tables) as TableId[]) id[t] = logicalId(stack.tables.tables[t]);
+});
+
+describe('KMS key', () => {
+  it('is customer managed, rotated and retained', () => {
+    template.hasResource('AWS::KMS::Key', {
+      Properties: { EnableKeyRotation: true },
+      DeletionPolicy: 'Retain',
+    });
+  });
+});
+
+describe('tables (built from the declaration)', () => {
+  it.each(Object.keys(tables) as TableId[])('%s: keys, indexes, on-demand, PITR, the stack key', (t) => {
+    const d = tables[t];
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [
+        { AttributeName: d.partitionKey.name, KeyType: 'HASH' },
+        ...(d.sortKey ? [{ AttributeName: d.sortKey.name, KeyType: 'RANGE' }] : []),
+      ],
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: getAtt(id.key as string) },
+      GlobalSecondaryIndexes: d.indexes.length
+        ? d.indexes.map((i) =>
+            Match.objectLike({
+              IndexName: i.name,
+              KeySchema: [
+                { AttributeName: i.partitionKey.name, KeyType: 'HASH' },
+                ...(i.sortKey ? [{ AttributeName: i.sortKey.name, KeyType: 'RANGE' }] : []),
+              ],
+              Projection: { ProjectionType: 'ALL' },
+            }),
+          )
+        : Match.absent(),
+      TimeToLiveSpecification: d.ttlAttribute
+        ? { AttributeName: d.ttlAttribute, Enabled: true }
+        : Match.absent(),
+      StreamSpecification: d.stream ? { StreamViewType: d.stream } : Match.absent(),
+    });
+  });
+
+  it('keeps the keys and audit tables (deletion protection, RETAIN)', () => {
+    for (const t of ['keys', 'audit']) {
+      expect(resource(id[t])).toMatchObject({
+        Properties: { DeletionProtectionEnabled: true },
+        DeletionPolicy: 'Retain',
+        UpdateReplacePolicy: 'Retain',
+      });
+    }
+  });
+
+  it('streams the keys table with NEW_AND_OLD_IMAGES and no other', () => {
+    expect(resource(id.keys).Properties.StreamSpecification).toEqual({
+      StreamViewType: 'NEW_AND_OLD_IMAGES',
+    });
+    for (const t of ['counters', 'audit'])
+      expect(resource(id[t]).Properties.StreamSpecification).toBeUndefined();
+  });
+});
+
+describe('functions', () => {
+  const all = Object.values(functions) as FunctionDeclaration[];
+
+  it.each(all.map((f) => [f.name, f] as const))('%s: Node.js 22 on arm64, traced, declared size', (_, fn) => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: `Latchkey ${fn.name} (${fn.entry})`,
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      Handler: 'index.handler',
+      MemorySize: fn.memoryMb ?? 256,
+      Timeout: fn.timeoutSeconds ?? 10,
+      TracingConfig: { Mode: 'Active' },
+      LoggingConfig: { LogGroup: Match.anyValue() },
+      Environment: {
+        Variables: Match.objectLike({
+          NODE_OPTIONS: '--enable-source-maps',
+          [tables.keys.envVar]: { Ref: id.keys },
+          [tables.counters.envVar]: { Ref: id.counters },
+          [tables.audit.envVar]: { Ref: id.audit },
+          [env.kmsKeyId]: getAtt(id.key as string),
+          [env.eventBusName]: { Ref: logicalIdOf(template, 'AWS::Events::EventBus', {}) },
+          [env.auditRetentionDays]: '400',
+          [env.expiryThresholdsDays]: '14,7,1',
+          [env.featureApiKeysEnabled]: 'true',
+        }),
+      },
+    });
+  });
+
+  it('gives the authorizer the route scopes and the demo environment', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: `Latchkey ${functions.authorizer.name} (${functions.authorizer.entry})`,
+      Environment: {
+        Variables: Match.objectLike({
+          [env.routeScopes]: JSON.stringify(routeScopeMap(routes)),
+          [env.apiEnvironment]: 'development',
+        }),
+      },
+    });
+  });
+
+  it('logs to its own log group, kept a year, and may write only there', () => {
+    const logGroupId = resource(functionId(template, functions.getKey)).Properties.LoggingConfig.LogGroup.Ref;
+    expect(resource(logGroupId)).toMatchObject({
+      Properties: { RetentionInDays: 365 },
+      DeletionPolicy: 'Retain',
+    });
+    expect(statementsOf(template, functionId(template, functions.getKey))).toContainEqual({
+      Effect: 'Allow',
+      Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      Resource: getAtt(logGroupId),
+    });
+  });
+
+  it('uses no AWS managed policy (no AWSLambdaBasicExecutionRole)', () => {
+    for (const role of Object.values(
+      template.findResources('AWS::IAM::Role', {
+        Properties: {
+          AssumeRolePolicyDocument: {
+            Statement: [Match.objectLike({ Principal: { Service: 'lambda.amazonaws.com' } })],
+          },
+        },
+      }),
+    )) {
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    }
+  });
+});
+
+describe('REST API', () => {
+  it('serves every declared route with its authorization and a proxy integration', () => {
+    const methods = methodsByRoute(template);
+    const authorizerId = logicalIdOf(template, 'AWS::ApiGateway::Authorizer', {});
+    for (const r of routes) {
+      const m = methods.get(`${r.method} ${r.path}`);
+      expect(m).toBeDefined();
+      expect(m?.Integration).toMatchObject({ Type: 'AWS_PROXY', IntegrationHttpMethod: 'POST' });
+      if (r.auth.type === 'iam') {
+        expect(m?.AuthorizationType).toBe('AWS_IAM');
+        expect(m?.AuthorizerId).toBeUndefined();
+      } else {
+        expect(m).toMatchObject({ AuthorizationType: 'CUSTOM', AuthorizerId: { Ref: authorizerId } });
+      }
+    }
+    expect(methods.size).toBe(routes.length); // nothing undeclared is reachable
+  });
+
+  it('puts AWS_IAM on every /v1 route and the Latchkey authorizer on every /demo route', () => {
+    for (const [route, m] of methodsByRoute(template)) {
+      expect(m.AuthorizationType).toBe(route.split(' ')[1]?.startsWith('/v1/') ? 'AWS_IAM' : 'CUSTOM');
+    }
+  });
+
+  it('has a REQUEST authorizer cached 60 s per Authorization header and source IP', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Authorizer', {
+      Type: 'REQUEST',
+      AuthorizerResultTtlInSeconds: 60,
+      IdentitySource: 'method.request.header.Authorization,context.identity.sourceIp',
+      AuthorizerUri: Match.objectLike({
+        'Fn::Join': Match.arrayWith([Match.arrayWith([getAtt(functionId(template, functions.authorizer))])]),
+      }),
+    });
+  });
+
+  it('throttles the stage, traces and logs it without data trace', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      TracingEnabled: true,
+      MethodSettings: [
+        {
+          HttpMethod: '*',
+          ResourcePath: '/*',
+          ThrottlingRateLimit: 100,
+          ThrottlingBurstLimit: 200,
+          LoggingLevel: 'INFO',
+          MetricsEnabled: true,
+          DataTraceEnabled: false,
+        },
+      ],
+    });
+  });
+
+  it('writes JSON access logs naming the principal and the key id', () => {
+    const accessLogs = Object.keys(template.findResources('AWS::Logs::LogGroup')).find((l) =>
+      l.startsWith('ApiAccessLogs'),
+    );
+    const stage = Object.values(template.findResources('AWS::ApiGateway::Stage'))[0];
+    const { DestinationArn, Format } = stage?.Properties.AccessLogSetting ?? {};
+    expect(JSON.stringify(DestinationArn)).toContain(JSON.stringify({ Ref: accessLogs }));
+    expect(resource(accessLogs).Properties.RetentionInDays).toBe(365);
+    expect(JSON.parse(Format)).toMatchObject({
+      requestId: '$context.requestId',
+      userArn: '$context.identity.userArn',
+      keyId: '$context.authorizer.principalId',
+      sourceIp: '$context.identity.sourceIp',
+      status: '$context.status',
+    });
+  });
+
+  it.each([
+    ['UNAUTHORIZED', '401', 'unauthorized'],
+    ['ACCESS_DENIED', '403', 'forbidden'],
+  ])('answers %s with the JSON error shape', (type, status, code) => {
+    template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: type,
+      StatusCode: status,
+      ResponseTemplates: {
+        'application/json': Match.serializedJson({ error: { code, message: Match.anyValue() } }),
+      },
+    });
+  });
+});
+
+describe('audit stream', () => {
+  it('feeds the audit consumer from the keys stream with the declared settings', () => {
+    const dlq = dlqOf('AuditStream');
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: functionId(template, streamConsumer.fn) },
+      EventSourceArn: getAtt(id.keys as string, 'StreamArn'),
+      StartingPosition: 'TRIM_HORIZON',
+      BatchSize: streamConsumer.batchSize,
+      MaximumBatchingWindowInSeconds: streamConsumer.maxBatchingWindowSeconds,
+      MaximumRetryAttempts: streamConsumer.retryAttempts,
+      BisectBatchOnFunctionError: true,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      DestinationConfig: { OnFailure: { Destination: getAtt(dlq) } },
+    });
+  });
+
+  it('keeps failures 14 days in an encrypted, TLS-only queue', () => {
+    const dlq = dlqOf('AuditStream');
+    expect(resource(dlq).Properties).toMatchObject({
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 1_209_600,
+    });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: dlq }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('alarms on the first dead letter and on a consumer more than 5 minutes behind', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: getAtt(dlqOf('AuditStream'), 'QueueName') }],
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'IteratorAge',
+      Statistic: 'Maximum',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: functionId(template, streamConsumer.fn) } }],
+      Threshold: 5 * 60 * 1000,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+  });
+});
+
+describe('schedules', () => {
+  it.each(schedules.map((s) => [s.fn.name, s] as const))(
+    'runs %s on its rate with retries and a DLQ',
+    (_, s) => {
+      const fn = functionId(template, s.fn);
+      const dlq = dlqOf('Schedules');
+      template.hasResourceProperties('AWS::Events::Rule', {
+        ScheduleExpression: events.Schedule.rate(Duration.minutes(s.everyMinutes)).expressionString,
+        State: 'ENABLED',
+        Targets: [
+          Match.objectLike({
+            Arn: getAtt(fn),
+            RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: s.everyMinutes * 60 },
+            DeadLetterConfig: { Arn: getAtt(dlq) },
+          }),
+        ],
+      });
+      template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: fn },
+        MaximumRetryAttempts: 2,
+        DestinationConfig: { OnFailure: { Destination: getAtt(dlq) } },
+      });
+    },
+  );
+
+  it('alarms on a failed scheduled run', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: getAtt(dlqOf('Schedules'), 'QueueName') }],
+    });
+  });
+});
+
+describe('event bus and outputs', () => {
+  it('names the bus latchkey (SPEC §7)', () => {
+    template.hasResourceProperties('AWS::Events::EventBus', { Name: 'latchkey' });
+  });
+
+  it.each([
+    'ApiUrl',
+    'AuthorizerFunctionArn',
+    'EventBusArn',
+    'KeysTableName',
+    'CountersTableName',
+    'AuditTableName',
+  ])('outputs %s', (name) => {
+    template.hasOutput(name, { Value: Match.anyValue() });
+  });
+
+  it('outputs the real table names', () => {
+    template.hasOutput('AuditTableName', { Value: { Ref: id.audit } });
+    template.hasOutput('KeysTableName', { Value: { Ref: id.keys } });
+  });
+});
+
+describe('least privilege', () => {
+  const TABLE_ACTIONS = {
+    read: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'],
+    write: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+  };
+
+  /** DynamoDB actions `fn`'s role holds on table `t` (its ARN or its indexes; not its stream). */
+  const tableActions = (fn: FunctionDeclaration, t: TableId): string[] =>
+    statementsOf(template, functionId(template, fn))
+      .filter((s) => s.Effect === 'Allow' && resourcesOf(s).some((r) => refersTo(r, id[t] as string)))
+      .flatMap(actionsOf);
+
+  it('never lets anyone update, delete or batch-write audit items (SPEC §2, append-only)', () => {
+    const audit = allStatements(template).filter(
+      (s) => s.Effect === 'Allow' && resourcesOf(s).some((r) => refersTo(r, id.audit as string)),
+    );
+    expect(audit.length).toBeGreaterThan(0);
+    for (const s of audit) {
+      for (const action of actionsOf(s)) expect(['dynamodb:PutItem', 'dynamodb:Query']).toContain(action);
+    }
+  });
+
+  it('grants no DeleteItem, BatchWriteItem, Scan or dynamodb:* on any table', () => {
+    const actions = allStatements(template).flatMap(actionsOf);
+    for (const forbidden of [
+      'dynamodb:DeleteItem',
+      'dynamodb:BatchWriteItem',
+      'dynamodb:Scan',
+      'dynamodb:*',
+      '*',
+    ]) {
+      expect(actions).not.toContain(forbidden);
+    }
+  });
+
+  it('grants on "*" only actions that have no resource-level permission', () => {
+    const onStar = allStatements(template)
+      .filter((s) => s.Effect === 'Allow' && resourcesOf(s).includes('*'))
+      .flatMap(actionsOf);
+    for (const a of onStar)
+      expect(['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'dynamodb:ListStreams']).toContain(a);
+  });
+
+  const all = Object.values(functions) as FunctionDeclaration[];
+  it.each(all.map((f) => [f.name, f] as const))('%s: table actions exactly as declared', (_, fn) => {
+    for (const t of Object.keys(tables) as TableId[]) {
+      const granted = tableActions(fn, t);
+      const has = (a: Access) => fn.access.includes(a);
+      for (const kind of ['read', 'write'] as const) {
+        const declared = has(`${t}:${kind}` as Access);
+        for (const action of TABLE_ACTIONS[kind]) {
+          // audit:write is PutItem only and audit:read Query only.
+          const expected =
+            declared &&
+            (t !== 'audit' || action === (kind === 'read' ? 'dynamodb:Query' : 'dynamodb:PutItem'));
+          expect([`${t} ${action}`, granted.includes(action)]).toEqual([`${t} ${action}`, expected]);
+        }
+      }
+    }
+  });
+
+  it('ListKeys cannot write keys', () => {
+    const actions = statementsOf(template, functionId(template, functions.listKeys)).flatMap(actionsOf);
+    expect(actions).not.toContain('dynamodb:PutItem');
+    expect(actions).not.toContain('dynamodb:UpdateItem');
+  });
+
+  /** KMS calls a function may make itself, i.e. not only through DynamoDB. */
+  const directKms = (fn: FunctionDeclaration): Statement[] =>
+    statementsOf(template, functionId(template, fn)).filter(
+      (s) =>
+        s.Effect === 'Allow' &&
+        actionsOf(s).some((a) => a.startsWith('kms:')) &&
+        !JSON.stringify(s.Condition ?? {}).includes('kms:ViaService'),
+    );
+
+  it.each(all.filter((f) => f !== streamConsumer.fn).map((f) => [f.name, f] as const))(
+    '%s: calls KMS directly only as declared, only with a key_id encryption context',
+    (_, fn) => {
+      const direct = directKms(fn);
+      const actions = direct.flatMap(actionsOf).sort();
+      const expected = [
+        ...(fn.access.includes('kms:decrypt') ? ['kms:Decrypt'] : []),
+        ...(fn.access.includes('kms:encrypt') ? ['kms:Encrypt'] : []),
+      ];
+      expect(actions).toEqual(expected);
+      for (const s of direct) {
+        expect(s.Condition).toEqual({
+          'ForAnyValue:StringEquals': { 'kms:EncryptionContextKeys': 'key_id' },
+        });
+        expect(s.Resource).toEqual(getAtt(id.key as string));
+      }
+    },
+  );
+
+  it('denies the audit consumer (which reads the encrypted stream) any metadata decryption', () => {
+    expect(statementsOf(template, functionId(template, streamConsumer.fn))).toContainEqual({
+      Effect: 'Deny',
+      Action: 'kms:Decrypt',
+      Resource: getAtt(id.key as string),
+      Condition: { 'ForAnyValue:StringEquals': { 'kms:EncryptionContextKeys': 'key_id' } },
+    });
+  });
+
+  it('scopes secret writes to the latchkey/ prefix', () => {
+    const secrets = allStatements(template).filter((s) =>
+      actionsOf(s).some((a) => a.startsWith('secretsmanager:')),
+    );
+    expect(secrets).toHaveLength(1);
+    expect(actionsOf(secrets[0] as Statement).sort()).toEqual([
+      'secretsmanager:DescribeSecret',
+      'secretsmanager:PutSecretValue',
+    ]);
+    expect(JSON.stringify(secrets[0]?.Resource)).toContain(':secret:latchkey/*');
+    expect(statementsOf(template, functionId(template, functions.rotator))).toContainEqual(secrets[0]);
+  });
+
+  it('lets only functions declaring events:put publish, and only to the bus', () => {
+    for (const fn of all) {
+      const publish = statementsOf(template, functionId(template, fn)).filter((s) =>
+        actionsOf(s).includes('events:PutEvents'),
+      );
+      expect(publish.length > 0).toBe(fn.access.includes('events:put'));
+      for (const s of publish)
+        expect(s.Resource).toEqual(getAtt(logicalIdOf(template, 'AWS::Events::EventBus', {})));
+    }
+  });
+});
+
+// biome-ignore lint/suspicious/noExplicitAny: CloudFormation JSON
+const resource = (logicalId: string | undefined): any => template.toJSON().Resources[logicalId as string];
+
+/** The dead-letter queue under the construct `scope` (AuditStream or Schedules). */
+function dlqOf(scope: string): string {
+  const ids = Object.keys(template.findResources('AWS::SQS::Queue')).filter((q) =>
+    q.startsWith(`${scope}DeadLetters`),
+  );
+  if (ids.length !== 1) throw new Error(`Expected one DLQ under ${scope}, found ${ids.join(', ')}`);
+  return ids[0] as string;
+}
