@@ -139,7 +139,12 @@ function text(value: unknown): string | undefined {
 
 function readStamp(image: Record<string, unknown>): LastChange {
   const stamp = image.last_change as Partial<LastChange> | undefined;
-  if (!stamp || !text(stamp.principal) || !text(stamp.at) || !(stamp.kind && stamp.kind in EVENT_NAME_BY_KIND)) {
+  if (
+    !stamp ||
+    !text(stamp.principal) ||
+    !text(stamp.at) ||
+    !(stamp.kind && stamp.kind in EVENT_NAME_BY_KIND)
+  ) {
     throw new PoisonRecordError('the new image has no valid last_change stamp');
   }
   return stamp as LastChange;
@@ -155,13 +160,17 @@ function readStamp(image: Record<string, unknown>): LastChange {
  * so N changes always give N entries.
  */
 export function deriveAuditEntry(record: StreamChange): Derived {
-  if (record.eventName === 'REMOVE') return { skip: 'item removed (TTL or maintenance), not an admin change' };
+  if (record.eventName === 'REMOVE') {
+    return { skip: 'item removed (TTL or maintenance), not an admin change' };
+  }
   const image = record.newImage;
   if (!image) throw new PoisonRecordError(`${record.eventName} record without a new image`);
   const id = text(image.id);
   const prefix = text(image.key_prefix);
   const organization = text(image.organization_id);
-  if (!id || !prefix || !organization) throw new PoisonRecordError('the new image has no id, key_prefix or organization_id');
+  if (!id || !prefix || !organization) {
+    throw new PoisonRecordError('the new image has no id, key_prefix or organization_id');
+  }
   const stamp = readStamp(image);
   const old = record.eventName === 'MODIFY' ? record.oldImage : undefined;
   if (old && canonical(old.last_change) === canonical(image.last_change)) {
@@ -258,7 +267,11 @@ export function usedEntry(
     organization_id: key.organization_id,
     ...optional('workspace_id', key.workspace_id),
     changes: {},
-    details: { count, window_start: start, window_end: new Date(windowStart.getTime() + 60_000).toISOString() },
+    details: {
+      count,
+      window_start: start,
+      window_end: new Date(windowStart.getTime() + 60_000).toISOString(),
+    },
     timestamp: start,
   };
 }

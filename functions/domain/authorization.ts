@@ -19,7 +19,12 @@ export type DenyReason =
   | 'route_unknown';
 
 /** 401: the caller is not identified (and learns nothing about why). */
-export type UnauthorizedReason = 'missing_token' | 'malformed_token' | 'unknown_key' | 'wrong_secret' | 'grace_expired';
+export type UnauthorizedReason =
+  | 'missing_token'
+  | 'malformed_token'
+  | 'unknown_key'
+  | 'wrong_secret'
+  | 'grace_expired';
 
 export type Decision =
   | { readonly effect: 'unauthorized'; readonly reason: UnauthorizedReason }
@@ -37,7 +42,11 @@ export interface RequestFacts {
 }
 
 /** Which secret of the key the token carries: the current one, or the previous one inside its grace. */
-function matchSecret(key: ApiKeyItem, token: ParsedToken, now: Date): 'current' | 'previous' | 'grace_expired' | 'none' {
+function matchSecret(
+  key: ApiKeyItem,
+  token: ParsedToken,
+  now: Date,
+): 'current' | 'previous' | 'grace_expired' | 'none' {
   if (secretMatches(token.secret, key.secret_hash)) return 'current';
   if (key.previous_secret_hash && secretMatches(token.secret, key.previous_secret_hash)) {
     const until = key.previous_secret_expires_at ? Date.parse(key.previous_secret_expires_at) : 0;

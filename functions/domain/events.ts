@@ -36,7 +36,10 @@ export interface DomainEvent {
 export function keyEvent(
   detailType: DetailType,
   eventId: string,
-  key: Pick<ApiKeyItem, 'id' | 'key_prefix' | 'name' | 'organization_id' | 'workspace_id' | 'environment' | 'key_type'>,
+  key: Pick<
+    ApiKeyItem,
+    'id' | 'key_prefix' | 'name' | 'organization_id' | 'workspace_id' | 'environment' | 'key_type'
+  >,
   occurredAt: string,
   extra: Record<string, unknown> = {},
 ): DomainEvent {

@@ -3,8 +3,9 @@
  * Pure: no AWS, no I/O. The checksum lets the authorizer refuse typos and junk without a database
  * read, and lets secret scanners recognise real Latchkey keys.
  */
-import { crc32 } from 'node:zlib';
+
 import { randomBytes, randomInt } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 
 export const ENVIRONMENTS = ['production', 'staging', 'sandbox', 'development'] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];

@@ -5,9 +5,11 @@
  */
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { env } from '../../lib/declaration';
+import type { ApiKeyItem } from '../domain/api-key';
 import { type Decision, decide, grantedResources } from '../domain/authorization';
-import { parseToken } from '../domain/token';
+import { type ParsedToken, parseToken } from '../domain/token';
 import { getKey } from '../repositories/keys-repository';
+import { recordDenial, recordUse } from '../services/audit';
 import { apiEnvironment } from '../shared/config';
 import { logger } from '../shared/logger';
 
@@ -52,9 +54,15 @@ function policy(
   };
 }
 
-export async function authorize(event: APIGatewayRequestAuthorizerEvent, now = new Date()): Promise<{
+export async function authorize(
+  event: APIGatewayRequestAuthorizerEvent,
+  now = new Date(),
+): Promise<{
   decision: Decision | { effect: 'unauthorized'; reason: 'missing_token' | 'malformed_token' };
   result?: APIGatewayAuthorizerResult;
+  /** What the audit of a refusal names: the parsed token, and the key when one was found. */
+  token?: ParsedToken;
+  key?: ApiKeyItem | undefined;
 }> {
   const raw = presentedToken(event);
   if (!raw) return { decision: { effect: 'unauthorized', reason: 'missing_token' } };
@@ -68,8 +76,10 @@ export async function authorize(event: APIGatewayRequestAuthorizerEvent, now = n
     apiEnvironment: apiEnvironment(),
     routeScopes: ROUTE_SCOPES,
   });
-  if (decision.effect === 'unauthorized') return { decision };
-  if (decision.effect === 'deny') return { decision, result: policy(decision.key.id, 'Deny', [event.methodArn]) };
+  if (decision.effect === 'unauthorized') return { decision, token, key };
+  if (decision.effect === 'deny') {
+    return { decision, token, key, result: policy(decision.key.id, 'Deny', [event.methodArn]) };
+  }
   const k = decision.key;
   return {
     decision,
@@ -84,13 +94,17 @@ export async function authorize(event: APIGatewayRequestAuthorizerEvent, now = n
   };
 }
 
-export const handler = async (event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult> => {
+export const handler = async (
+  event: APIGatewayRequestAuthorizerEvent,
+): Promise<APIGatewayAuthorizerResult> => {
+  const now = new Date();
   let outcome: Awaited<ReturnType<typeof authorize>>;
   try {
-    outcome = await authorize(event);
+    outcome = await authorize(event, now);
   } catch (error) {
     // Fail closed: a store we cannot read allows nothing.
     logger.error('Authorizer could not decide', { error_name: (error as Error).name });
+    await recordDenial(event, { status: 401, reason: 'store_unavailable' }, now);
     return unauthorized();
   }
   const { decision, result } = outcome;
@@ -100,6 +114,15 @@ export const handler = async (event: APIGatewayRequestAuthorizerEvent): Promise<
       reason: decision.reason,
       ...('key' in decision ? { key_prefix: decision.key.key_prefix } : {}),
     });
+    // Every refusal is audited (never throws); an allowed request only bumps an in-memory count.
+    const status = decision.effect === 'deny' ? 403 : 401;
+    await recordDenial(
+      event,
+      { status, reason: decision.reason, token: outcome.token, key: outcome.key },
+      now,
+    );
+  } else {
+    await recordUse(decision.key, now);
   }
   if (!result) return unauthorized();
   return result;

@@ -4,7 +4,13 @@
  * cannot silently lose each other.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, QueryCommand, type QueryCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { ApiKeyItem } from '../domain/api-key';
 import { ConflictError } from '../domain/errors';
 import { dynamodb } from '../shared/clients';
@@ -32,13 +38,19 @@ export async function putNewKey(item: ApiKeyItem): Promise<void> {
 
 /** One strongly consistent GetItem: a revoke that returned is seen by the next read. */
 export async function getKey(id: string): Promise<ApiKeyItem | undefined> {
-  const out = await dynamodb.send(new GetCommand({ TableName: tableName('keys'), Key: { id }, ConsistentRead: true }));
+  const out = await dynamodb.send(
+    new GetCommand({ TableName: tableName('keys'), Key: { id }, ConsistentRead: true }),
+  );
   return out.Item as ApiKeyItem | undefined;
 }
 
 export interface UpdateOptions {
   /** Extra condition (on top of the version check), e.g. `#status <> :revoked`. */
-  readonly condition?: { expression: string; names?: Record<string, string>; values?: Record<string, unknown> };
+  readonly condition?: {
+    expression: string;
+    names?: Record<string, string>;
+    values?: Record<string, unknown>;
+  };
 }
 
 /**
@@ -111,7 +123,8 @@ export interface ListPage {
 /** Which index serves a list: the narrowest one the filter names; never a Scan. */
 function indexFor(filter: ListFilter): { index: string; pk: string; value: string } {
   if (filter.workspace_id) return { index: 'by_workspace', pk: 'workspace_id', value: filter.workspace_id };
-  if (filter.organization_id) return { index: 'by_organization', pk: 'organization_id', value: filter.organization_id };
+  if (filter.organization_id)
+    return { index: 'by_organization', pk: 'organization_id', value: filter.organization_id };
   return { index: 'by_kind', pk: 'kind', value: 'api_key' };
 }
 
@@ -188,7 +201,9 @@ export async function listKeys(
       items.push(item);
       if (items.length === limit) {
         const keyAttrs = INDEX_KEY_ATTRIBUTES[index] ?? [];
-        const last = Object.fromEntries(keyAttrs.map((a) => [a, (item as unknown as Record<string, unknown>)[a]]));
+        const last = Object.fromEntries(
+          keyAttrs.map((a) => [a, (item as unknown as Record<string, unknown>)[a]]),
+        );
         // More may follow unless this was the index's very last item.
         const isLastOfIndex = !out.LastEvaluatedKey && item === out.Items?.[out.Items.length - 1];
         return isLastOfIndex ? { items } : { items, lastKey: last };
@@ -205,7 +220,11 @@ async function queryIndex(input: Omit<QueryCommandInput, 'TableName'>): Promise<
   let startKey: Record<string, unknown> | undefined;
   do {
     const out = await dynamodb.send(
-      new QueryCommand({ ...input, TableName: tableName('keys'), ...(startKey ? { ExclusiveStartKey: startKey } : {}) }),
+      new QueryCommand({
+        ...input,
+        TableName: tableName('keys'),
+        ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+      }),
     );
     items.push(...((out.Items ?? []) as ApiKeyItem[]));
     startKey = out.LastEvaluatedKey;

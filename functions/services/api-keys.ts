@@ -3,7 +3,14 @@
  * metadata, and change keys with conditional writes. Every write stamps `last_change` (actor,
  * source, kind) so the stream-fed audit trail can say who did what.
  */
-import { type Actor, type ApiKeyItem, type ChangeKind, dayOf, type PublicApiKey, toPublic } from '../domain/api-key';
+import {
+  type Actor,
+  type ApiKeyItem,
+  type ChangeKind,
+  dayOf,
+  type PublicApiKey,
+  toPublic,
+} from '../domain/api-key';
 import { ConflictError, ForbiddenError, NotFoundError } from '../domain/errors';
 import { hashSecret } from '../domain/hashing';
 import { normalizeCidr } from '../domain/ip-allowlist';
@@ -14,8 +21,8 @@ import {
   type KeyChanges,
   KeyIdTakenError,
   type ListFilter,
-  listKeys as queryKeys,
   putNewKey,
+  listKeys as queryKeys,
   updateKey,
 } from '../repositories/keys-repository';
 import { decryptMetadata, encryptMetadata } from '../repositories/metadata-cipher';
@@ -39,15 +46,23 @@ export interface CreatedKey {
   readonly record: PublicApiKey;
 }
 
-export async function createKey(input: CreateKeyBody, actor: Actor, clock: Clock = systemClock): Promise<CreatedKey> {
+export async function createKey(
+  input: CreateKeyBody,
+  actor: Actor,
+  clock: Clock = systemClock,
+): Promise<CreatedKey> {
   if (input.key_type === 'system') {
     // Root mode (SPEC §10) is what unlocks system keys; until it exists nobody may mint one.
-    throw new ForbiddenError('System keys require root mode.', [{ field: 'key_type', message: 'requires root mode' }]);
+    throw new ForbiddenError('System keys require root mode.', [
+      { field: 'key_type', message: 'requires root mode' },
+    ]);
   }
   const now = clock();
   const expiresAt =
     input.expires_at ??
-    (input.expires_in_days ? new Date(now.getTime() + input.expires_in_days * DAY_MS).toISOString() : undefined);
+    (input.expires_in_days
+      ? new Date(now.getTime() + input.expires_in_days * DAY_MS).toISOString()
+      : undefined);
   const secret = newSecret();
   // Ids are random; a collision is astronomically unlikely, but the conditional put makes it safe.
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -74,7 +89,12 @@ export async function createKey(input: CreateKeyBody, actor: Actor, clock: Clock
       secret_hash: hashSecret(secret),
       ...(input.rotation ? { rotation: input.rotation, ...rotationDue(input.rotation.every_days, now) } : {}),
       ...(input.metadata !== undefined
-        ? { metadata_ciphertext: await encryptMetadata(input.metadata, { key_id: id, organization_id: input.organization_id }) }
+        ? {
+            metadata_ciphertext: await encryptMetadata(input.metadata, {
+              key_id: id,
+              organization_id: input.organization_id,
+            }),
+          }
         : {}),
       version: 1,
       ...stamp('created', actor, now),
@@ -98,22 +118,39 @@ async function mustGet(id: string): Promise<ApiKeyItem> {
 
 async function metadataOf(item: ApiKeyItem): Promise<unknown> {
   if (!item.metadata_ciphertext) return null;
-  return decryptMetadata(item.metadata_ciphertext, { key_id: item.id, organization_id: item.organization_id });
+  return decryptMetadata(item.metadata_ciphertext, {
+    key_id: item.id,
+    organization_id: item.organization_id,
+  });
 }
 
 /** One key, with its decrypted metadata when `withMetadata` (needs kms:Decrypt). */
-export async function describeKey(id: string, withMetadata = true, clock: Clock = systemClock): Promise<PublicApiKey> {
+export async function describeKey(
+  id: string,
+  withMetadata = true,
+  clock: Clock = systemClock,
+): Promise<PublicApiKey> {
   const item = await mustGet(id);
   return toPublic(item, clock(), withMetadata ? await metadataOf(item) : undefined);
 }
 
-export async function listKeys(filter: ListFilter, limit: number, startKey: Record<string, unknown> | undefined, clock: Clock = systemClock) {
+export async function listKeys(
+  filter: ListFilter,
+  limit: number,
+  startKey: Record<string, unknown> | undefined,
+  clock: Clock = systemClock,
+) {
   const now = clock();
   const page = await queryKeys(filter, limit, now, startKey);
   return { items: page.items.map((i) => toPublic(i, now)), lastKey: page.lastKey };
 }
 
-export async function changeKey(id: string, patch: UpdateKeyBody, actor: Actor, clock: Clock = systemClock): Promise<PublicApiKey> {
+export async function changeKey(
+  id: string,
+  patch: UpdateKeyBody,
+  actor: Actor,
+  clock: Clock = systemClock,
+): Promise<PublicApiKey> {
   const item = await mustGet(id);
   const now = clock();
   if (item.status === 'revoked') {
@@ -154,7 +191,11 @@ export async function changeKey(id: string, patch: UpdateKeyBody, actor: Actor, 
   }
   Object.assign(set, stamp('updated', actor, now));
   const updated = await updateKey(item.id, item.version, set, remove, {
-    condition: { expression: '#st <> :revoked', names: { '#st': 'status' }, values: { ':revoked': 'revoked' } },
+    condition: {
+      expression: '#st <> :revoked',
+      names: { '#st': 'status' },
+      values: { ':revoked': 'revoked' },
+    },
   });
   return toPublic(updated, now, await metadataOf(updated));
 }
@@ -180,7 +221,8 @@ export async function rotateKey(
 ): Promise<RotatedKey> {
   const item = await mustGet(id);
   const now = clock();
-  if (item.status === 'revoked') throw new ConflictError('This key is revoked; a revoked key cannot be rotated.');
+  if (item.status === 'revoked')
+    throw new ConflictError('This key is revoked; a revoked key cannot be rotated.');
   if (expectedVersion !== undefined && item.version !== expectedVersion) {
     throw new ConflictError('The key was changed by another request.');
   }
@@ -202,7 +244,11 @@ export async function rotateKey(
     remove.push('previous_secret_hash', 'previous_secret_expires_at');
   }
   const updated = await updateKey(item.id, item.version, set, remove, {
-    condition: { expression: '#st <> :revoked', names: { '#st': 'status' }, values: { ':revoked': 'revoked' } },
+    condition: {
+      expression: '#st <> :revoked',
+      names: { '#st': 'status' },
+      values: { ':revoked': 'revoked' },
+    },
   });
   return {
     key: formatToken(item.environment, item.id, secret),
@@ -229,7 +275,13 @@ export async function revokeKey(id: string, actor: Actor, clock: Clock = systemC
         ...stamp('revoked', actor, now),
       },
       // A revoked key keeps no secret that could ever match again.
-      ['previous_secret_hash', 'previous_secret_expires_at', 'rotation', 'rotation_due_at', 'rotation_due_day'],
+      [
+        'previous_secret_hash',
+        'previous_secret_expires_at',
+        'rotation',
+        'rotation_due_at',
+        'rotation_due_day',
+      ],
     );
     return toPublic(updated, now);
   } catch (error) {

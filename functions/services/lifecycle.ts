@@ -24,7 +24,9 @@ export const ROTATION_LOOKBACK_DAYS = 30;
 export const ROTATOR_PRINCIPAL = 'latchkey:scheduled-rotation';
 
 function days(from: Date, count: number, step: 1 | -1): string[] {
-  return Array.from({ length: count }, (_, i) => dayOf(new Date(from.getTime() + step * i * DAY_MS).toISOString()));
+  return Array.from({ length: count }, (_, i) =>
+    dayOf(new Date(from.getTime() + step * i * DAY_MS).toISOString()),
+  );
 }
 
 export function parseThresholds(raw: string | undefined): number[] {
@@ -77,7 +79,11 @@ async function alertOnce(
     const sk = `expired#${expiresAt}`;
     if (!(await claimMarker(pk, sk, keep))) return;
     await sendOrRelease(pk, sk, () =>
-      publish([keyEvent('ApiKeyExpired', `${key.id}:expired:${expiresAt}`, key, now.toISOString(), { expires_at: expiresAt })]),
+      publish([
+        keyEvent('ApiKeyExpired', `${key.id}:expired:${expiresAt}`, key, now.toISOString(), {
+          expires_at: expiresAt,
+        }),
+      ]),
     );
     result.expired.push(key.id);
     return;

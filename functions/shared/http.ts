@@ -68,14 +68,18 @@ function parse<T>(schema: ZodType<T>, value: unknown, where: string): T {
   const result = schema.safeParse(value);
   if (!result.success) {
     const details = zodDetails(result.error, where === 'body' ? undefined : where);
-    throw new ValidationError(`Invalid ${where}: ${details.map((d) => `${d.field}: ${d.message}`).join('; ')}`, details);
+    throw new ValidationError(
+      `Invalid ${where}: ${details.map((d) => `${d.field}: ${d.message}`).join('; ')}`,
+      details,
+    );
   }
   return result.data;
 }
 
 function header(event: APIGatewayProxyEvent, name: string): string | undefined {
   const wanted = name.toLowerCase();
-  for (const [k, v] of Object.entries(event.headers ?? {})) if (k.toLowerCase() === wanted) return v ?? undefined;
+  for (const [k, v] of Object.entries(event.headers ?? {}))
+    if (k.toLowerCase() === wanted) return v ?? undefined;
   return undefined;
 }
 
@@ -149,7 +153,9 @@ export function route<B = undefined, Q = Record<string, never>, P = Record<strin
           return;
         }
         logger.error('Unhandled error', { error_name: error?.name, error_message: error?.message });
-        request.response = json(500, { error: { code: 'internal_error', message: 'Internal error', details: [] } });
+        request.response = json(500, {
+          error: { code: 'internal_error', message: 'Internal error', details: [] },
+        });
       },
     })
     .handler(async (event) => {
@@ -157,8 +163,16 @@ export function route<B = undefined, Q = Record<string, never>, P = Record<strin
         throw new ServiceDisabledError('API key management is disabled (apiKeys.enabled = false).');
       }
       const rawBody = readJsonBody(event);
-      const params = parse((schemas.params ?? z.object({})) as ZodType<P>, event.pathParameters ?? {}, 'path');
-      const query = parse((schemas.query ?? noQuery) as ZodType<Q>, event.queryStringParameters ?? {}, 'query');
+      const params = parse(
+        (schemas.params ?? z.object({})) as ZodType<P>,
+        event.pathParameters ?? {},
+        'path',
+      );
+      const query = parse(
+        (schemas.query ?? noQuery) as ZodType<Q>,
+        event.queryStringParameters ?? {},
+        'query',
+      );
       const body = parse((schemas.body ?? emptyBody) as ZodType<B>, rawBody, 'body');
       return fn({ body, query, params, actor: actorOf(event), event });
     });

@@ -7,7 +7,9 @@ export function encodeNextToken(key: Record<string, unknown> | undefined): strin
 
 export function decodeNextToken(token: string | undefined): Record<string, string> | undefined {
   if (token === undefined) return undefined;
-  const invalid = new ValidationError('Invalid next_token', [{ field: 'next_token', message: 'is not a token this API issued' }]);
+  const invalid = new ValidationError('Invalid next_token', [
+    { field: 'next_token', message: 'is not a token this API issued' },
+  ]);
   let value: unknown;
   try {
     value = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
@@ -16,7 +18,11 @@ export function decodeNextToken(token: string | undefined): Record<string, strin
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid;
   const entries = Object.entries(value);
-  if (entries.length === 0 || entries.length > 4 || entries.some(([, v]) => typeof v !== 'string' || v.length > 512)) {
+  if (
+    entries.length === 0 ||
+    entries.length > 4 ||
+    entries.some(([, v]) => typeof v !== 'string' || v.length > 512)
+  ) {
     throw invalid;
   }
   return value as Record<string, string>;

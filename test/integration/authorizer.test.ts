@@ -3,18 +3,19 @@
  * service code, then the exported handler is called with API Gateway REQUEST events.
  */
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { routeScopeMap } from '../../lib/declaration';
 import type { Actor } from '../../functions/domain/api-key';
 import { formatToken, parseToken } from '../../functions/domain/token';
 import { changeKey, createKey, revokeKey, rotateKey } from '../../functions/services/api-keys';
 import { dynamodb } from '../../functions/shared/clients';
+import { routeScopeMap } from '../../lib/declaration';
 import { authorizerEvent } from '../support/events';
 import { useFreshTables } from '../support/tables';
 
 process.env.LATCHKEY_ROUTE_SCOPES = JSON.stringify(routeScopeMap());
 process.env.LATCHKEY_API_ENVIRONMENT = 'development';
 // Imported after the env it reads at module load.
-const { handler } = require('../../functions/handlers/authorizer') as typeof import('../../functions/handlers/authorizer');
+const { handler } =
+  require('../../functions/handlers/authorizer') as typeof import('../../functions/handlers/authorizer');
 
 const actor: Actor = { principal: 'arn:aws:iam::123456789012:user/tester', source_ip: '203.0.113.1' };
 const base = { organization_id: 'acme', key_type: 'workspace' as const, environment: 'development' as const };
@@ -67,22 +68,29 @@ describe('authorizer', () => {
     const result = await handler(authorizerEvent('POST', '/demo/agents/{id}/execute', { token: key }));
     expect(effectOf(result)).toBe('Allow');
     const resources = (result.policyDocument.Statement[0] as { Resource: string[] }).Resource;
-    expect(resources).toContain('arn:aws:execute-api:us-east-1:123456789012:abc123/prod/POST/demo/agents/*/execute');
-    expect(resources).not.toContain('arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/demo/metrics');
+    expect(resources).toContain(
+      'arn:aws:execute-api:us-east-1:123456789012:abc123/prod/POST/demo/agents/*/execute',
+    );
+    expect(resources).not.toContain(
+      'arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/demo/metrics',
+    );
   });
 
   it('refuses a missing token with 401', async () => {
     await expectUnauthorized(handler(authorizerEvent('GET', '/demo/agents')));
   });
 
-  it('refuses a malformed or mistyped token with 401, without reading the table', async () => {
+  it('refuses a malformed or mistyped token with 401, without reading the key', async () => {
     const { key } = await newKey();
     const send = jest.spyOn(dynamodb, 'send');
     try {
       await expectUnauthorized(handler(authorizerEvent('GET', '/demo/agents', { token: 'sk_dev_nonsense' })));
       const typo = key.slice(0, 20) + (key[20] === 'a' ? 'b' : 'a') + key.slice(21);
       await expectUnauthorized(handler(authorizerEvent('GET', '/demo/agents', { token: typo })));
-      expect(send).not.toHaveBeenCalled();
+      // The refusal is audited (a PutItem), but the key is never read.
+      expect(send).toHaveBeenCalled();
+      const reads = send.mock.calls.filter(([command]) => command.constructor.name === 'GetCommand');
+      expect(reads).toHaveLength(0);
     } finally {
       send.mockRestore();
     }
@@ -100,7 +108,11 @@ describe('authorizer', () => {
     const { key } = await newKey();
     const parsed = parseToken(key);
     if (!parsed) throw new Error('bad token');
-    const forged = formatToken('development', parsed.id, `${parsed.secret.slice(0, -1)}${parsed.secret.endsWith('A') ? 'B' : 'A'}`);
+    const forged = formatToken(
+      'development',
+      parsed.id,
+      `${parsed.secret.slice(0, -1)}${parsed.secret.endsWith('A') ? 'B' : 'A'}`,
+    );
     await expectUnauthorized(handler(authorizerEvent('GET', '/demo/agents', { token: forged })));
   });
 

@@ -1,2 +1,8 @@
-// Placeholder until the operation lands: answers 501 so nothing pretends to work.
-export const handler = async () => ({ statusCode: 501, body: JSON.stringify({ error: { code: 'not_implemented', message: 'Not implemented yet', details: [] } }) });
+/** GET /v1/api-keys/{id}/audit: the key's audit history, newest first, paginated. */
+import { keyAudit } from '../../services/audit';
+import { json, route } from '../../shared/http';
+import { keyIdParams, pageQuery } from './schemas';
+
+export const handler = route({ params: keyIdParams, query: pageQuery }, async ({ params, query }) =>
+  json(200, await keyAudit(params.id, query.limit, query.next_token)),
+);

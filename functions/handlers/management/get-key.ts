@@ -3,4 +3,6 @@ import { describeKey } from '../../services/api-keys';
 import { json, route } from '../../shared/http';
 import { keyIdParams } from './schemas';
 
-export const handler = route({ params: keyIdParams }, async ({ params }) => json(200, await describeKey(params.id)));
+export const handler = route({ params: keyIdParams }, async ({ params }) =>
+  json(200, await describeKey(params.id)),
+);

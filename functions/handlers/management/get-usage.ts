@@ -1,6 +1,7 @@
 /** GET /v1/api-keys/{id}/usage: the current rate window of a key (SPEC §4). */
-import { describeKey } from '../../services/api-keys';
+
 import { getMinuteCount, minuteWindow } from '../../repositories/counters-repository';
+import { describeKey } from '../../services/api-keys';
 import { json, route } from '../../shared/http';
 import { keyIdParams } from './schemas';
 

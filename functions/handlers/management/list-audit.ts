@@ -1,2 +1,9 @@
-// Placeholder until the operation lands: answers 501 so nothing pretends to work.
-export const handler = async () => ({ statusCode: 501, body: JSON.stringify({ error: { code: 'not_implemented', message: 'Not implemented yet', details: [] } }) });
+/** GET /v1/audit: the organization's audit feed, newest first, filtered, paginated through indexes. */
+import { organizationAudit } from '../../services/audit';
+import { json, route } from '../../shared/http';
+import { listAuditQuery } from './audit-schemas';
+
+export const handler = route({ query: listAuditQuery }, async ({ query }) => {
+  const { limit, next_token, ...filter } = query;
+  return json(200, await organizationAudit(filter, limit, next_token));
+});

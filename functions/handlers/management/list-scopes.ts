@@ -3,5 +3,9 @@ import { PERMISSIONS, scopeCatalog } from '../../domain/scopes';
 import { json, route } from '../../shared/http';
 
 export const handler = route({}, async () =>
-  json(200, { items: scopeCatalog, permissions: PERMISSIONS, implied_by_admin: ['read', 'write', 'execute'] }),
+  json(200, {
+    items: scopeCatalog,
+    permissions: PERMISSIONS,
+    implied_by_admin: ['read', 'write', 'execute'],
+  }),
 );

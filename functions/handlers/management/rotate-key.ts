@@ -3,7 +3,14 @@ import { rotateKey } from '../../services/api-keys';
 import { json, route } from '../../shared/http';
 import { keyIdParams, rotateKeyBody } from './schemas';
 
-export const handler = route({ params: keyIdParams, body: rotateKeyBody }, async ({ params, body, actor }) => {
-  const { key, record, previous_key_expires_at } = await rotateKey(params.id, body.grace_period_seconds, actor);
-  return json(200, { ...record, key, previous_key_expires_at });
-});
+export const handler = route(
+  { params: keyIdParams, body: rotateKeyBody },
+  async ({ params, body, actor }) => {
+    const { key, record, previous_key_expires_at } = await rotateKey(
+      params.id,
+      body.grace_period_seconds,
+      actor,
+    );
+    return json(200, { ...record, key, previous_key_expires_at });
+  },
+);

@@ -1,7 +1,7 @@
 /** Request schemas of the management API (SPEC §4). Every refusal names the field. */
 import { z } from 'zod';
-import { catalogEntry, isSystemScope, SCOPE_PATTERN } from '../../domain/scopes';
 import { isValidCidr } from '../../domain/ip-allowlist';
+import { catalogEntry, isSystemScope, SCOPE_PATTERN } from '../../domain/scopes';
 import { ENVIRONMENTS } from '../../domain/token';
 
 export const MAX_GRACE_SECONDS = 7 * 24 * 3600;
@@ -14,7 +14,9 @@ export const scopeList = z
     z
       .string()
       .regex(SCOPE_PATTERN, 'must look like <module>:<read|write|execute|admin>')
-      .refine((s) => catalogEntry(s) !== undefined, { error: (i) => `unknown scope ${JSON.stringify(i.input)}` }),
+      .refine((s) => catalogEntry(s) !== undefined, {
+        error: (i) => `unknown scope ${JSON.stringify(i.input)}`,
+      }),
   )
   .min(1, 'at least one scope is required')
   .max(50)
@@ -26,12 +28,20 @@ const futureTimestamp = z.iso
   .refine((s) => Date.parse(s) > Date.now(), 'must be in the future');
 
 const ipAllowlist = z
-  .array(z.string().max(64).refine(isValidCidr, { error: (i) => `${JSON.stringify(i.input)} is not a valid CIDR` }))
+  .array(
+    z
+      .string()
+      .max(64)
+      .refine(isValidCidr, { error: (i) => `${JSON.stringify(i.input)} is not a valid CIDR` }),
+  )
   .max(50, 'at most 50 ranges');
 
 const metadata = z
   .record(z.string(), z.unknown())
-  .refine((m) => Buffer.byteLength(JSON.stringify(m), 'utf8') <= MAX_METADATA_BYTES, 'must be at most 4 KB as JSON');
+  .refine(
+    (m) => Buffer.byteLength(JSON.stringify(m), 'utf8') <= MAX_METADATA_BYTES,
+    'must be at most 4 KB as JSON',
+  );
 
 export const rotationPolicy = z
   .object({
@@ -67,14 +77,23 @@ export const createKeyBody = z
   .strict()
   .superRefine((b, ctx) => {
     if (b.expires_at && b.expires_in_days) {
-      ctx.addIssue({ code: 'custom', path: ['expires_in_days'], message: 'give expires_at or expires_in_days, not both' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['expires_in_days'],
+        message: 'give expires_at or expires_in_days, not both',
+      });
     }
     if (b.key_type !== 'workspace' && b.workspace_id) {
-      ctx.addIssue({ code: 'custom', path: ['workspace_id'], message: `a ${b.key_type} key has no workspace` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['workspace_id'],
+        message: `a ${b.key_type} key has no workspace`,
+      });
     }
     if (b.key_type !== 'system') {
       b.scopes.forEach((s, i) => {
-        if (isSystemScope(s)) ctx.addIssue({ code: 'custom', path: ['scopes', i], message: `${s} is for system keys only` });
+        if (isSystemScope(s))
+          ctx.addIssue({ code: 'custom', path: ['scopes', i], message: `${s} is for system keys only` });
       });
     }
   });
@@ -104,7 +123,6 @@ export const rotateKeyBody = z
   .transform((b) => b ?? { grace_period_seconds: 0 });
 
 export const keyIdParams = z.object({ id: z.string() });
-
 
 const limit = z.coerce.number().int().min(1).max(100).default(25);
 const nextToken = z.string().max(2048).optional();

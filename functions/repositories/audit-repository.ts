@@ -1,0 +1,259 @@
+/**
+ * The audit table (declared in `lib/declaration.ts`): append-only, so this module only puts new
+ * items (conditionally) and queries; no function holds UpdateItem or DeleteItem on it.
+ *
+ * Layout: `pk` = `KEY#<key id>` (or `IP#<source ip>` for a refusal that named no key), `sk` =
+ * `<timestamp>#<event id>`, `ttl` = timestamp + AUDIT_RETENTION_DAYS. The `by_organization` index
+ * (`organization_id`, `sk`) serves the organization feed; entries without an organization (a
+ * token for no known key) are simply not in it.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { PutCommand, QueryCommand, type QueryCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { env } from '../../lib/declaration';
+import { type AuditEntry, auditPartition, auditSortKey } from '../domain/audit';
+import { ValidationError } from '../domain/errors';
+import { dynamodb } from '../shared/clients';
+import { tableName } from '../shared/config';
+import { minuteSk, usagePk } from './counters-repository';
+
+// Matches the `latchkey:auditRetentionDays` default in lib/config.ts, for when the env is unset.
+export const DEFAULT_RETENTION_DAYS = 400;
+const DAY_SECONDS = 86_400;
+/** Minute counters only back the usage view and the once-per-minute `used` entry. */
+const COUNTER_TTL_SECONDS = 7 * DAY_SECONDS;
+
+export function retentionDays(): number {
+  const raw = process.env[env.auditRetentionDays];
+  const days = raw === undefined || raw === '' ? DEFAULT_RETENTION_DAYS : Number(raw);
+  if (!Number.isInteger(days) || days < 1) {
+    throw new Error(`${env.auditRetentionDays} must be a whole number of days`);
+  }
+  return days;
+}
+
+export interface AuditItem extends AuditEntry {
+  readonly pk: string;
+  readonly sk: string;
+  readonly ttl: number;
+}
+
+export function toItem(entry: AuditEntry, days = retentionDays()): AuditItem {
+  return {
+    ...entry,
+    pk: auditPartition(entry),
+    sk: auditSortKey(entry),
+    ttl: Math.floor(Date.parse(entry.timestamp) / 1000) + days * DAY_SECONDS,
+  };
+}
+
+/**
+ * Puts the entry unless an item with its key exists. The key is derived from the entry (stream
+ * event id, change time), so a retried stream record finds its own earlier write: `duplicate`.
+ */
+export async function putAuditEntry(entry: AuditEntry): Promise<'written' | 'duplicate'> {
+  try {
+    await dynamodb.send(
+      new PutCommand({
+        TableName: tableName('audit'),
+        Item: toItem(entry),
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+    return 'written';
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return 'duplicate';
+    throw error;
+  }
+}
+
+export interface AuditPage {
+  readonly items: AuditItem[];
+  readonly lastKey?: Record<string, unknown>;
+}
+
+export interface AuditFilter {
+  readonly organization_id: string;
+  readonly event_name?: string;
+  readonly key_id?: string;
+  readonly actor?: string;
+  /** ISO-8601, inclusive. */
+  readonly from?: string;
+  readonly to?: string;
+}
+
+/** One key's history, newest first. */
+export function queryKeyAudit(
+  keyId: string,
+  limit: number,
+  startKey?: Record<string, string>,
+): Promise<AuditPage> {
+  return queryPage(
+    {
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': 'pk' },
+      ExpressionAttributeValues: { ':pk': `KEY#${keyId}` },
+    },
+    ['pk', 'sk'],
+    limit,
+    checkStartKey(startKey, { pk: `KEY#${keyId}` }, ['pk', 'sk']),
+  );
+}
+
+/**
+ * The organization feed, newest first: through `by_organization`, or the key's own partition when
+ * `key_id` is given (still limited to the organization). The time range is a sort-key condition;
+ * event name and actor are filters, and pages fill up to `limit`.
+ */
+export function queryAudit(
+  filter: AuditFilter,
+  limit: number,
+  startKey?: Record<string, string>,
+): Promise<AuditPage> {
+  const names: Record<string, string> = { '#org': 'organization_id' };
+  const values: Record<string, unknown> = { ':org': filter.organization_id };
+  const filters: string[] = [];
+  let keyCondition: string;
+  let keyAttrs: string[];
+  let partition: Record<string, string>;
+  let index: string | undefined;
+  if (filter.key_id) {
+    names['#pk'] = 'pk';
+    values[':pk'] = `KEY#${filter.key_id}`;
+    keyCondition = '#pk = :pk';
+    filters.push('#org = :org');
+    keyAttrs = ['pk', 'sk'];
+    partition = { pk: `KEY#${filter.key_id}` };
+  } else {
+    index = 'by_organization';
+    keyCondition = '#org = :org';
+    keyAttrs = ['pk', 'sk', 'organization_id'];
+    partition = { organization_id: filter.organization_id };
+  }
+  // `sk` starts with an ISO timestamp; `~` sorts after `#`, so `to` includes entries at exactly `to`.
+  const range = { from: filter.from, to: filter.to && `${filter.to}~` };
+  if (range.from || range.to) names['#sk'] = 'sk';
+  if (range.from && range.to) {
+    keyCondition += ' AND #sk BETWEEN :from AND :to';
+    Object.assign(values, { ':from': range.from, ':to': range.to });
+  } else if (range.from) {
+    keyCondition += ' AND #sk >= :from';
+    values[':from'] = range.from;
+  } else if (range.to) {
+    keyCondition += ' AND #sk <= :to';
+    values[':to'] = range.to;
+  }
+  if (filter.event_name) {
+    names['#name'] = 'event_name';
+    values[':name'] = filter.event_name;
+    filters.push('#name = :name');
+  }
+  if (filter.actor) {
+    names['#actor'] = 'actor';
+    values[':actor'] = filter.actor;
+    filters.push('#actor = :actor');
+  }
+  return queryPage(
+    {
+      ...(index ? { IndexName: index } : {}),
+      KeyConditionExpression: keyCondition,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+      ...(filters.length ? { FilterExpression: filters.join(' AND ') } : {}),
+    },
+    keyAttrs,
+    limit,
+    checkStartKey(startKey, partition, keyAttrs, range),
+  );
+}
+
+/**
+ * A `next_token` must be a key of this very query (same partition, inside the range): DynamoDB
+ * would reject any other as a 500, and a token must never widen what a query can read.
+ */
+function checkStartKey(
+  startKey: Record<string, string> | undefined,
+  partition: Record<string, string>,
+  keyAttrs: readonly string[],
+  range: { from?: string | undefined; to?: string | undefined } = {},
+): Record<string, string> | undefined {
+  if (!startKey) return undefined;
+  const sk = startKey.sk ?? '';
+  const ok =
+    Object.keys(startKey).length === keyAttrs.length &&
+    keyAttrs.every((a) => typeof startKey[a] === 'string') &&
+    Object.entries(partition).every(([a, v]) => startKey[a] === v) &&
+    (!range.from || sk >= range.from) &&
+    (!range.to || sk <= range.to);
+  if (!ok) {
+    throw new ValidationError('Invalid next_token', [
+      { field: 'next_token', message: 'does not belong to this query' },
+    ]);
+  }
+  return startKey;
+}
+
+async function queryPage(
+  input: Omit<QueryCommandInput, 'TableName'>,
+  keyAttrs: readonly string[],
+  limit: number,
+  startKey: Record<string, unknown> | undefined,
+): Promise<AuditPage> {
+  const items: AuditItem[] = [];
+  let exclusiveStartKey = startKey;
+  const filtered = input.FilterExpression !== undefined;
+  // Bounded: a sparse filter may need several index pages to fill one API page.
+  for (let round = 0; round < 20; round++) {
+    const out = await dynamodb.send(
+      new QueryCommand({
+        ...input,
+        TableName: tableName('audit'),
+        ScanIndexForward: false,
+        Limit: limit - items.length + (filtered ? 25 : 0),
+        ...(exclusiveStartKey ? { ExclusiveStartKey: exclusiveStartKey } : {}),
+      }),
+    );
+    const page = (out.Items ?? []) as AuditItem[];
+    for (const [i, item] of page.entries()) {
+      items.push(item);
+      if (items.length === limit) {
+        // More may follow unless this was the query's very last item.
+        if (!out.LastEvaluatedKey && i === page.length - 1) return { items };
+        const record = item as unknown as Record<string, unknown>;
+        return { items, lastKey: Object.fromEntries(keyAttrs.map((a) => [a, record[a]])) };
+      }
+    }
+    exclusiveStartKey = out.LastEvaluatedKey;
+    if (!exclusiveStartKey) return { items };
+  }
+  return exclusiveStartKey ? { items, lastKey: exclusiveStartKey } : { items };
+}
+
+/**
+ * Adds one authorizer instance's allowed count for a minute to the shared counter item and returns
+ * the total so far. Runs once per key per minute per instance, after the minute ended.
+ */
+export async function addAllowedCount(keyId: string, windowStart: Date, count: number): Promise<number> {
+  const out = await dynamodb.send(
+    new UpdateCommand({
+      TableName: tableName('counters'),
+      Key: { pk: usagePk(keyId), sk: minuteSk(windowStart) },
+      UpdateExpression: 'ADD #allowed :n SET #ttl = if_not_exists(#ttl, :ttl)',
+      ExpressionAttributeNames: { '#allowed': 'allowed', '#ttl': 'ttl' },
+      ExpressionAttributeValues: {
+        ':n': count,
+        ':ttl': Math.floor(windowStart.getTime() / 1000) + COUNTER_TTL_SECONDS,
+      },
+      ReturnValues: 'UPDATED_NEW',
+    }),
+  );
+  return Number(out.Attributes?.allowed ?? count);
+}
+
+/** The once-per-key-per-minute marker that decides which instance writes the `used` entry. */
+export function usedMarkerKey(keyId: string, windowStart: Date): { pk: string; sk: string; expiresAt: Date } {
+  return {
+    pk: usagePk(keyId),
+    sk: `USED#${windowStart.toISOString()}`,
+    expiresAt: new Date(windowStart.getTime() + COUNTER_TTL_SECONDS * 1000),
+  };
+}
