@@ -25,7 +25,9 @@ function event(token: string, method = 'GET', resource = '/demo/agents'): APIGat
     queryStringParameters: null,
     multiValueQueryStringParameters: null,
     stageVariables: null,
-    requestContext: { identity: { sourceIp: '127.0.0.1' } } as APIGatewayRequestAuthorizerEvent['requestContext'],
+    requestContext: {
+      identity: { sourceIp: '127.0.0.1' },
+    } as APIGatewayRequestAuthorizerEvent['requestContext'],
   };
 }
 
@@ -68,7 +70,13 @@ async function main(): Promise<void> {
     const { secretMatches, hashSecret } = await import('../functions/domain/hashing');
     const actor = { principal: 'bench' };
     const { key } = await createKey(
-      { name: 'bench', scopes: ['agents:read'], environment: 'development', organization_id: 'o', key_type: 'workspace' } as never,
+      {
+        name: 'bench',
+        scopes: ['agents:read'],
+        environment: 'development',
+        organization_id: 'o',
+        key_type: 'workspace',
+      } as never,
       actor,
     );
     const bad = `${key.slice(0, -1)}${key.endsWith('A') ? 'B' : 'A'}`;
@@ -76,10 +84,18 @@ async function main(): Promise<void> {
     const hash = hashSecret(parsed?.secret ?? '');
 
     await time(200, () => handler(event(key))); // warm up connections and JIT
-    console.log(`Latchkey bench: ${ITERATIONS} iterations, DynamoDB Local in memory, node ${process.version}`);
+    console.log(
+      `Latchkey bench: ${ITERATIONS} iterations, DynamoDB Local in memory, node ${process.version}`,
+    );
     report('token parse + checksum (pure)', await time(ITERATIONS, async () => parseToken(key)));
-    report('secret hash compare (pure)', await time(ITERATIONS, async () => secretMatches(parsed?.secret ?? '', hash)));
-    report('authorizer: bad checksum, no read', await time(ITERATIONS, () => handler(event(bad)).catch(() => undefined)));
+    report(
+      'secret hash compare (pure)',
+      await time(ITERATIONS, async () => secretMatches(parsed?.secret ?? '', hash)),
+    );
+    report(
+      'authorizer: bad checksum, no read',
+      await time(ITERATIONS, () => handler(event(bad)).catch(() => undefined)),
+    );
     report('authorizer: allow (one GetItem)', await time(ITERATIONS, () => handler(event(key))));
     report('authorizer: deny, scope missing', await time(ITERATIONS, () => handler(event(key, 'POST'))));
     const concurrent: number[] = [];

@@ -10,11 +10,15 @@ const require = createRequire(import.meta.url);
 const results = '.jest-results.json';
 rmSync(results, { force: true });
 const jest = require.resolve('jest/bin/jest');
-const run = spawnSync(process.execPath, [jest, '--json', `--outputFile=${results}`, ...process.argv.slice(2)], {
-  stdio: 'inherit',
-  // Lambda runs Node 22; the SDK's notice about Node 20 on CI machines is noise in test output.
-  env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...process.env },
-});
+const run = spawnSync(
+  process.execPath,
+  [jest, '--json', `--outputFile=${results}`, ...process.argv.slice(2)],
+  {
+    stdio: 'inherit',
+    // Lambda runs Node 22; the SDK's notice about Node 20 on CI machines is noise in test output.
+    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...process.env },
+  },
+);
 
 let passed = 0;
 let failed = 0;

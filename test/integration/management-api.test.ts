@@ -112,25 +112,63 @@ describe('POST /v1/api-keys', () => {
     ['a scope not in the catalog', { name: 'n', scopes: ['billing:read'] }, 400, 'scopes.0'],
     ['no scopes', { name: 'n', scopes: [] }, 400, 'scopes'],
     ['a system scope on a workspace key', { name: 'n', scopes: ['system:admin'] }, 400, 'scopes.0'],
-    ['a bad CIDR', { name: 'n', scopes: ['agents:read'], ip_allowlist: ['10.0.0.0/33'] }, 400, 'ip_allowlist.0'],
-    ['more than 50 CIDRs', { name: 'n', scopes: ['agents:read'], ip_allowlist: Array(51).fill('10.0.0.1') }, 400, 'ip_allowlist'],
-    ['an expiry in the past', { name: 'n', scopes: ['agents:read'], expires_at: '2020-01-01T00:00:00Z' }, 400, 'expires_at'],
-    ['an expiry that is not a timestamp', { name: 'n', scopes: ['agents:read'], expires_at: 'tomorrow' }, 400, 'expires_at'],
-    ['an unknown environment', { name: 'n', scopes: ['agents:read'], environment: 'prod' }, 400, 'environment'],
+    [
+      'a bad CIDR',
+      { name: 'n', scopes: ['agents:read'], ip_allowlist: ['10.0.0.0/33'] },
+      400,
+      'ip_allowlist.0',
+    ],
+    [
+      'more than 50 CIDRs',
+      { name: 'n', scopes: ['agents:read'], ip_allowlist: Array(51).fill('10.0.0.1') },
+      400,
+      'ip_allowlist',
+    ],
+    [
+      'an expiry in the past',
+      { name: 'n', scopes: ['agents:read'], expires_at: '2020-01-01T00:00:00Z' },
+      400,
+      'expires_at',
+    ],
+    [
+      'an expiry that is not a timestamp',
+      { name: 'n', scopes: ['agents:read'], expires_at: 'tomorrow' },
+      400,
+      'expires_at',
+    ],
+    [
+      'an unknown environment',
+      { name: 'n', scopes: ['agents:read'], environment: 'prod' },
+      400,
+      'environment',
+    ],
     ['an unknown field', { name: 'n', scopes: ['agents:read'], admin: true }, 400, ''],
-    ['metadata over 4 KB', { name: 'n', scopes: ['agents:read'], metadata: { blob: 'x'.repeat(4100) } }, 400, 'metadata'],
-    ['a workspace on an organization key', { name: 'n', scopes: ['agents:read'], key_type: 'organization', workspace_id: 'w' }, 400, 'workspace_id'],
+    [
+      'metadata over 4 KB',
+      { name: 'n', scopes: ['agents:read'], metadata: { blob: 'x'.repeat(4100) } },
+      400,
+      'metadata',
+    ],
+    [
+      'a workspace on an organization key',
+      { name: 'n', scopes: ['agents:read'], key_type: 'organization', workspace_id: 'w' },
+      400,
+      'workspace_id',
+    ],
   ];
 
-  it.each(refusals)('refuses %s (status and field named), and writes nothing', async (_what, body, status, field) => {
-    const before = (await rawKeyItems()).length;
-    const res = await create(body);
-    expect(res.status).toBe(status);
-    expect(res.body.error.code).toBe('validation_error');
-    expect(res.body.error.details.length).toBeGreaterThan(0);
-    if (field) expect(res.body.error.details.map((d: { field: string }) => d.field)).toContain(field);
-    expect((await rawKeyItems()).length).toBe(before);
-  });
+  it.each(refusals)(
+    'refuses %s (status and field named), and writes nothing',
+    async (_what, body, status, field) => {
+      const before = (await rawKeyItems()).length;
+      const res = await create(body);
+      expect(res.status).toBe(status);
+      expect(res.body.error.code).toBe('validation_error');
+      expect(res.body.error.details.length).toBeGreaterThan(0);
+      if (field) expect(res.body.error.details.map((d: { field: string }) => d.field)).toContain(field);
+      expect((await rawKeyItems()).length).toBe(before);
+    },
+  );
 
   it('refuses malformed JSON (400), a body over 16 KB (413) and a non-JSON body (415)', async () => {
     const before = (await rawKeyItems()).length;
@@ -139,7 +177,9 @@ describe('POST /v1/api-keys', () => {
     expect(bad.body.error.code).toBe('malformed_json');
     const big = await call(
       createHandler,
-      apiEvent('POST', '/v1/api-keys', { rawBody: JSON.stringify({ name: 'x', scopes: ['agents:read'], description: 'y'.repeat(17_000) }) }),
+      apiEvent('POST', '/v1/api-keys', {
+        rawBody: JSON.stringify({ name: 'x', scopes: ['agents:read'], description: 'y'.repeat(17_000) }),
+      }),
     );
     expect(big.status).toBe(413);
     const text = await call(
@@ -184,9 +224,13 @@ describe('GET /v1/api-keys', () => {
       ids.push(res.body.id);
     }
     await call(revokeHandler, byId('DELETE', '/v1/api-keys/{id}', ids[0] as string));
-    await call(updateHandler, byId('PATCH', '/v1/api-keys/{id}', ids[1] as string, { body: { enabled: false } }));
+    await call(
+      updateHandler,
+      byId('PATCH', '/v1/api-keys/{id}', ids[1] as string, { body: { enabled: false } }),
+    );
   });
-  const list = (query: Record<string, string>) => call(listHandler, apiEvent('GET', '/v1/api-keys', { query }));
+  const list = (query: Record<string, string>) =>
+    call(listHandler, apiEvent('GET', '/v1/api-keys', { query }));
 
   it('pages newest first through every key exactly once', async () => {
     const seen: string[] = [];
@@ -233,7 +277,12 @@ describe('GET /v1/api-keys/scopes', () => {
     expect(res.status).toBe(200);
     expect(res.body.items).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ scope: 'agents:read', module: 'agents', permission: 'read', risk_level: 'low' }),
+        expect.objectContaining({
+          scope: 'agents:read',
+          module: 'agents',
+          permission: 'read',
+          risk_level: 'low',
+        }),
         expect.objectContaining({ scope: 'gateways:write', module: 'gateways' }),
         expect.objectContaining({ scope: 'demo-builds:execute', module: 'demo-builds', risk_level: 'high' }),
       ]),
@@ -248,29 +297,59 @@ describe('GET/PATCH/DELETE /v1/api-keys/{id}', () => {
       expect(res.status).toBe(404);
       expect(res.body.error.code).toBe('not_found');
     }
-    expect((await call(updateHandler, byId('PATCH', '/v1/api-keys/{id}', 'AAAAAAAAAAAA', { body: { name: 'x' } }))).status).toBe(404);
+    expect(
+      (await call(updateHandler, byId('PATCH', '/v1/api-keys/{id}', 'AAAAAAAAAAAA', { body: { name: 'x' } })))
+        .status,
+    ).toBe(404);
     expect((await call(revokeHandler, byId('DELETE', '/v1/api-keys/{id}', 'AAAAAAAAAAAA'))).status).toBe(404);
-    expect((await call(rotateHandler, byId('POST', '/v1/api-keys/{id}/rotate', 'AAAAAAAAAAAA'))).status).toBe(404);
-    expect((await call(usageHandler, byId('GET', '/v1/api-keys/{id}/usage', 'AAAAAAAAAAAA'))).status).toBe(404);
+    expect((await call(rotateHandler, byId('POST', '/v1/api-keys/{id}/rotate', 'AAAAAAAAAAAA'))).status).toBe(
+      404,
+    );
+    expect((await call(usageHandler, byId('GET', '/v1/api-keys/{id}/usage', 'AAAAAAAAAAAA'))).status).toBe(
+      404,
+    );
   });
 
   it('changes fields, clears them with null, and keeps metadata encrypted', async () => {
-    const { body: created } = await create({ name: 'a', scopes: ['agents:read'], rate_limit: 5, metadata: { v: 1 } });
+    const { body: created } = await create({
+      name: 'a',
+      scopes: ['agents:read'],
+      rate_limit: 5,
+      metadata: { v: 1 },
+    });
     const res = await call(
       updateHandler,
       byId('PATCH', '/v1/api-keys/{id}', created.id, {
-        body: { name: 'b', scopes: ['agents:write', 'metrics:read'], rate_limit: null, ip_allowlist: ['10.1.0.0/16'], metadata: { v: 2 } },
+        body: {
+          name: 'b',
+          scopes: ['agents:write', 'metrics:read'],
+          rate_limit: null,
+          ip_allowlist: ['10.1.0.0/16'],
+          metadata: { v: 2 },
+        },
       }),
     );
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ name: 'b', scopes: ['agents:write', 'metrics:read'], rate_limit: null, ip_allowlist: ['10.1.0.0/16'], metadata: { v: 2 } });
+    expect(res.body).toMatchObject({
+      name: 'b',
+      scopes: ['agents:write', 'metrics:read'],
+      rate_limit: null,
+      ip_allowlist: ['10.1.0.0/16'],
+      metadata: { v: 2 },
+    });
     const items = JSON.stringify(await rawKeyItems());
     expect(items).not.toContain('"v":2');
   });
 
   it('refuses an empty patch, bad values and unknown fields, writing nothing', async () => {
     const { body: created } = await create({ name: 'a', scopes: ['agents:read'] });
-    for (const body of [{}, { scopes: ['nope:read'] }, { expires_at: '2001-01-01T00:00:00Z' }, { enabled: 'yes' }, { status: 'active' }]) {
+    for (const body of [
+      {},
+      { scopes: ['nope:read'] },
+      { expires_at: '2001-01-01T00:00:00Z' },
+      { enabled: 'yes' },
+      { status: 'active' },
+    ]) {
       const res = await call(updateHandler, byId('PATCH', '/v1/api-keys/{id}', created.id, { body }));
       expect(res.status).toBe(400);
     }
@@ -286,7 +365,10 @@ describe('GET/PATCH/DELETE /v1/api-keys/{id}', () => {
     const second = await call(revokeHandler, byId('DELETE', '/v1/api-keys/{id}', created.id));
     expect(second.status).toBe(200);
     expect(second.body.revoked_at).toBe(first.body.revoked_at);
-    const enable = await call(updateHandler, byId('PATCH', '/v1/api-keys/{id}', created.id, { body: { enabled: true } }));
+    const enable = await call(
+      updateHandler,
+      byId('PATCH', '/v1/api-keys/{id}', created.id, { body: { enabled: true } }),
+    );
     expect(enable.status).toBe(409);
     expect(enable.body.error.code).toBe('conflict');
     const rotate = await call(rotateHandler, byId('POST', '/v1/api-keys/{id}/rotate', created.id));
@@ -333,12 +415,21 @@ describe('GET /v1/api-keys/{id}/usage', () => {
 
 describe('metadata encryption', () => {
   it('binds the ciphertext to the key: another key id or organization cannot decrypt it', async () => {
-    const { body: created } = await create({ name: 'm', scopes: ['agents:read'], organization_id: 'acme', metadata: { x: 1 } });
+    const { body: created } = await create({
+      name: 'm',
+      scopes: ['agents:read'],
+      organization_id: 'acme',
+      metadata: { x: 1 },
+    });
     const item = await getKey(created.id);
     const blob = item?.metadata_ciphertext;
     if (!blob) throw new Error('no ciphertext stored');
-    await expect(decryptMetadata(blob, { key_id: created.id, organization_id: 'acme' })).resolves.toEqual({ x: 1 });
-    await expect(decryptMetadata(blob, { key_id: 'BBBBBBBBBBBB', organization_id: 'acme' })).rejects.toThrow();
+    await expect(decryptMetadata(blob, { key_id: created.id, organization_id: 'acme' })).resolves.toEqual({
+      x: 1,
+    });
+    await expect(
+      decryptMetadata(blob, { key_id: 'BBBBBBBBBBBB', organization_id: 'acme' }),
+    ).rejects.toThrow();
     await expect(decryptMetadata(blob, { key_id: created.id, organization_id: 'other' })).rejects.toThrow();
   });
 });
@@ -349,7 +440,10 @@ describe('storage', () => {
     for (let i = 0; i < 3; i++) {
       const res = await create({ name: `s${i}`, scopes: ['agents:read'] });
       tokens.push(res.body.key);
-      const rotated = await call(rotateHandler, byId('POST', '/v1/api-keys/{id}/rotate', res.body.id, { body: { grace_period_seconds: 60 } }));
+      const rotated = await call(
+        rotateHandler,
+        byId('POST', '/v1/api-keys/{id}/rotate', res.body.id, { body: { grace_period_seconds: 60 } }),
+      );
       tokens.push(rotated.body.key);
     }
     const raw = JSON.stringify(await rawKeyItems());

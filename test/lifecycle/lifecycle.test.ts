@@ -2,14 +2,18 @@
  * Expiry alerts and scheduled rotation with an injected clock, against DynamoDB Local and the
  * local EventBridge / Secrets Manager endpoints.
  */
-import { CreateSecretCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { routeScopeMap } from '../../lib/declaration';
+import {
+  CreateSecretCommand,
+  GetSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import type { Actor } from '../../functions/domain/api-key';
 import { hashSecret } from '../../functions/domain/hashing';
 import { parseToken } from '../../functions/domain/token';
 import { getKey } from '../../functions/repositories/keys-repository';
 import { changeKey, createKey, revokeKey } from '../../functions/services/api-keys';
 import { rotateDueKeys, scanExpiries } from '../../functions/services/lifecycle';
+import { routeScopeMap } from '../../lib/declaration';
 import { startLocalStack } from '../../local/stack';
 import { authorizerEvent } from '../support/events';
 
@@ -34,10 +38,20 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const base = { scopes: ['agents:read'], environment: 'development', organization_id: 'life', key_type: 'workspace' };
-const make = (extra: Record<string, unknown>, at: Date) => createKey({ name: 'k', ...base, ...extra } as never, actor, () => at);
+const base = {
+  scopes: ['agents:read'],
+  environment: 'development',
+  organization_id: 'life',
+  key_type: 'workspace',
+};
+const make = (extra: Record<string, unknown>, at: Date) =>
+  createKey({ name: 'k', ...base, ...extra } as never, actor, () => at);
 const eventsFor = (id: string) =>
-  stack.events().filter((e) => (e as { detail?: { key_id?: string } }).detail?.key_id === id || JSON.stringify(e).includes(id));
+  stack
+    .events()
+    .filter(
+      (e) => (e as { detail?: { key_id?: string } }).detail?.key_id === id || JSON.stringify(e).includes(id),
+    );
 
 describe('expiry scanner', () => {
   it('announces the tightest threshold crossed once, then expiry once; reruns send nothing', async () => {
@@ -46,7 +60,8 @@ describe('expiry scanner', () => {
     const k5 = await make({ expires_at: new Date(t0.getTime() + 5 * DAY).toISOString() }, t0);
     const k20 = await make({ expires_at: new Date(t0.getTime() + 20 * DAY).toISOString() }, t0);
     const first = await scanExpiries(t0, [14, 7, 1]);
-    const mine = (r: typeof first) => r.expiring.filter((e) => [k10, k5, k20].some((k) => k.record.id === e.key_id));
+    const mine = (r: typeof first) =>
+      r.expiring.filter((e) => [k10, k5, k20].some((k) => k.record.id === e.key_id));
     expect(mine(first)).toEqual(
       expect.arrayContaining([
         { key_id: k10.record.id, threshold_days: 14 },
@@ -103,7 +118,8 @@ describe('scheduled rotation', () => {
     return out.ARN;
   }
   const tokenAt = async (arn: string) =>
-    JSON.parse((await sm.send(new GetSecretValueCommand({ SecretId: arn }))).SecretString ?? '{}').api_key as string;
+    JSON.parse((await sm.send(new GetSecretValueCommand({ SecretId: arn }))).SecretString ?? '{}')
+      .api_key as string;
   const authorize = async (token: string) => {
     const { handler } = await import('../../functions/handlers/authorizer');
     return handler(authorizerEvent('GET', '/demo/agents', { token })).then(

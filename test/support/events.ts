@@ -18,7 +18,8 @@ export function apiEvent(
   } = {},
 ): APIGatewayProxyEvent {
   let path = resource;
-  for (const [k, v] of Object.entries(options.params ?? {})) path = path.replace(`{${k}}`, encodeURIComponent(v));
+  for (const [k, v] of Object.entries(options.params ?? {}))
+    path = path.replace(`{${k}}`, encodeURIComponent(v));
   const body = options.rawBody ?? (options.body === undefined ? null : JSON.stringify(options.body));
   const headers = {
     ...(body !== null ? { 'Content-Type': 'application/json' } : {}),

@@ -1,5 +1,12 @@
 import fc from 'fast-check';
-import { ENVIRONMENTS, formatToken, keyPrefix, newKeyId, newSecret, parseToken } from '../../functions/domain/token';
+import {
+  ENVIRONMENTS,
+  formatToken,
+  keyPrefix,
+  newKeyId,
+  newSecret,
+  parseToken,
+} from '../../functions/domain/token';
 
 describe('token format', () => {
   it('round-trips every environment, id and secret', () => {
