@@ -10,7 +10,7 @@ export function hashSecret(secret: string): string {
 
 /** Constant-time comparison of a presented secret with a stored hex digest. */
 export function secretMatches(secret: string, storedHash: string | undefined): boolean {
-  if (storedHash?.length !== 64) return false;
+  if (!storedHash || !/^[0-9a-f]{64}$/.test(storedHash)) return false;
   const presented = createHash('sha256').update(secret, 'utf8').digest();
   return timingSafeEqual(presented, Buffer.from(storedHash, 'hex'));
 }

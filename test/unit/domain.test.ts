@@ -1,0 +1,192 @@
+/** The pure domain rules: hashing, scopes, IP ranges, the authorizer's decision and its policy. */
+import fc from 'fast-check';
+import type { ApiKeyItem } from '../../functions/domain/api-key';
+import {
+  apiBaseArn,
+  decide,
+  grantedResources,
+  type RequestFacts,
+} from '../../functions/domain/authorization';
+import { hashSecret, secretMatches } from '../../functions/domain/hashing';
+import { ipAllowed, isValidCidr, normalizeCidr } from '../../functions/domain/ip-allowlist';
+import { catalogEntry, grants, scopeCatalog } from '../../functions/domain/scopes';
+import { formatToken, newKeyId, newSecret, parseToken } from '../../functions/domain/token';
+
+describe('hashing', () => {
+  it('matches only the secret it was made from', () => {
+    fc.assert(
+      fc.property(fc.string({ minLength: 1 }), fc.string({ minLength: 1 }), (a, b) => {
+        expect(secretMatches(a, hashSecret(a))).toBe(true);
+        if (a !== b) expect(secretMatches(b, hashSecret(a))).toBe(false);
+      }),
+    );
+  });
+
+  it('is SHA-256 hex and refuses malformed stored hashes instead of throwing', () => {
+    expect(hashSecret('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+    expect(secretMatches('abc', undefined)).toBe(false);
+    expect(secretMatches('abc', 'ba78')).toBe(false);
+    expect(secretMatches('abc', 'z'.repeat(64))).toBe(false);
+  });
+});
+
+describe('scopes', () => {
+  it('holds the seed catalog with module and risk level', () => {
+    for (const s of [
+      'agents:read',
+      'agents:write',
+      'deployments:read',
+      'deployments:write',
+      'metrics:read',
+    ]) {
+      expect(catalogEntry(s)).toBeDefined();
+    }
+    for (const m of [
+      'pipelines',
+      'gateways',
+      'workflows',
+      'sandbox',
+      'demo-builds',
+      'integrations',
+      'monitoring',
+      'governance',
+    ]) {
+      expect(scopeCatalog.some((e) => e.module === m)).toBe(true);
+    }
+    expect(scopeCatalog.every((e) => ['low', 'medium', 'high', 'critical'].includes(e.risk_level))).toBe(
+      true,
+    );
+  });
+
+  it('lets admin imply read, write and execute on its own module only', () => {
+    expect(grants(['agents:admin'], 'agents:execute')).toBe(true);
+    expect(grants(['agents:admin'], 'agents:read')).toBe(true);
+    expect(grants(['agents:admin'], 'metrics:read')).toBe(false);
+    expect(grants(['agents:write'], 'agents:read')).toBe(false);
+    expect(grants(['agents:read'], 'agents:read')).toBe(true);
+    expect(grants([], 'agents:read')).toBe(false);
+  });
+});
+
+describe('IP allowlist', () => {
+  it('accepts CIDRs and bare addresses, refuses junk', () => {
+    expect(normalizeCidr('10.0.0.0/8')).toBe('10.0.0.0/8');
+    expect(normalizeCidr('192.0.2.4')).toBe('192.0.2.4/32');
+    expect(normalizeCidr('2001:db8::1')).toBe('2001:db8::1/128');
+    expect(normalizeCidr('10.1.2.3/8')).toBe('10.0.0.0/8');
+    expect(normalizeCidr('2001:db8:1::7/32')).toBe('2001:db8::/32');
+    for (const bad of [
+      '10.0.0.0/33',
+      '2001:db8::/129',
+      'example.com',
+      '',
+      '1.2.3',
+      '10.0.0.0/-1',
+      '010.0.0.1',
+      '0x7f.1',
+      '10.0.0.0/8/8',
+      '10.0.0.0/',
+    ]) {
+      expect(isValidCidr(bad)).toBe(false);
+    }
+  });
+
+  it('matches any address inside an IPv4 range and none outside', () => {
+    fc.assert(
+      fc.property(fc.ipV4(), fc.integer({ min: 0, max: 32 }), fc.ipV4(), (net, bits, ip) => {
+        const [range] = normalizeCidr(`${net}/${bits}`).split('/');
+        const toInt = (a: string) => a.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+        const mask = bits === 0 ? 0 : 2 ** 32 - 2 ** (32 - bits);
+        const inside = (toInt(ip) & mask) >>> 0 === (toInt(range ?? net) & mask) >>> 0;
+        expect(ipAllowed(ip, [`${net}/${bits}`])).toBe(inside);
+      }),
+    );
+  });
+
+  it('treats IPv4-mapped IPv6 as IPv4 and never matches across families', () => {
+    expect(ipAllowed('::ffff:10.1.2.3', ['10.0.0.0/8'])).toBe(true);
+    expect(ipAllowed('10.1.2.3', ['::/0'])).toBe(false);
+    expect(ipAllowed('2001:db8::1', ['0.0.0.0/0'])).toBe(false);
+    expect(ipAllowed('not an ip', ['0.0.0.0/0'])).toBe(false);
+  });
+});
+
+describe('decision', () => {
+  const secret = newSecret();
+  const id = newKeyId();
+  const token = parseToken(formatToken('production', id, secret));
+  if (!token) throw new Error('bad token');
+  const now = new Date('2026-06-01T12:00:00Z');
+  const key: ApiKeyItem = {
+    id,
+    kind: 'api_key',
+    name: 'k',
+    key_prefix: token.prefix,
+    environment: 'production',
+    key_type: 'workspace',
+    organization_id: 'o',
+    workspace_id: 'w',
+    scopes: ['agents:read'],
+    status: 'active',
+    created_by: 'me',
+    created_at: now.toISOString(),
+    created_sort: now.toISOString(),
+    updated_at: now.toISOString(),
+    secret_hash: hashSecret(secret),
+    version: 1,
+    last_change: { principal: 'me', kind: 'created', at: now.toISOString() },
+  };
+  const facts: RequestFacts = {
+    routeKey: 'GET /demo/agents',
+    sourceIp: '203.0.113.5',
+    now,
+    apiEnvironment: 'production',
+    routeScopes: { 'GET /demo/agents': 'agents:read', 'POST /demo/agents': 'agents:write' },
+  };
+  const reason = (k: ApiKeyItem | undefined, f: Partial<RequestFacts> = {}) => {
+    const d = decide(token, k, { ...facts, ...f });
+    return d.effect === 'allow' ? 'allow' : d.reason;
+  };
+
+  it('checks in the order of SPEC §5; the first failure decides', () => {
+    expect(reason(key)).toBe('allow');
+    expect(reason(undefined)).toBe('unknown_key');
+    expect(reason({ ...key, environment: 'staging' })).toBe('unknown_key');
+    expect(reason({ ...key, secret_hash: hashSecret('other') })).toBe('wrong_secret');
+    // Revoked beats every later check, even an expired one.
+    expect(reason({ ...key, status: 'revoked', expires_at: '2020-01-01T00:00:00Z' })).toBe('revoked');
+    expect(reason({ ...key, status: 'disabled', expires_at: '2020-01-01T00:00:00Z' })).toBe('disabled');
+    expect(reason({ ...key, expires_at: now.toISOString() })).toBe('expired');
+    expect(reason(key, { apiEnvironment: 'development' })).toBe('environment_mismatch');
+    expect(reason({ ...key, ip_allowlist: ['198.51.100.0/24'] })).toBe('ip_not_allowed');
+    expect(reason({ ...key, ip_allowlist: ['198.51.100.0/24'] }, { sourceIp: undefined })).toBe(
+      'ip_not_allowed',
+    );
+    expect(reason(key, { routeKey: 'DELETE /demo/agents' })).toBe('route_unknown');
+    expect(reason(key, { routeKey: 'POST /demo/agents' })).toBe('scope_missing');
+  });
+
+  it('accepts the previous secret only inside its grace period', () => {
+    const rotated = { ...key, secret_hash: hashSecret('new'), previous_secret_hash: hashSecret(secret) };
+    const inGrace = { ...rotated, previous_secret_expires_at: new Date(now.getTime() + 1000).toISOString() };
+    const d = decide(token, inGrace, facts);
+    expect(d.effect === 'allow' && d.usedPreviousSecret).toBe(true);
+    expect(reason({ ...rotated, previous_secret_expires_at: now.toISOString() })).toBe('grace_expired');
+    expect(reason({ ...rotated })).toBe('grace_expired');
+  });
+
+  it('grants exactly the method ARNs the scopes cover, with path parameters as wildcards', () => {
+    const arn = 'arn:aws:execute-api:eu-west-1:111122223333:a1b2c3/v1/GET/demo/agents';
+    expect(apiBaseArn(arn)).toBe('arn:aws:execute-api:eu-west-1:111122223333:a1b2c3/v1');
+    const map = {
+      'GET /demo/agents': 'agents:read',
+      'POST /demo/agents/{id}/execute': 'agents:execute',
+      'GET /demo/metrics': 'metrics:read',
+    };
+    expect(grantedResources(arn, ['agents:admin'], map)).toEqual([
+      'arn:aws:execute-api:eu-west-1:111122223333:a1b2c3/v1/GET/demo/agents',
+      'arn:aws:execute-api:eu-west-1:111122223333:a1b2c3/v1/POST/demo/agents/*/execute',
+    ]);
+    expect(grantedResources(arn, ['metrics:write'], map)).toEqual([]);
+  });
+});
