@@ -9,7 +9,7 @@ import type { ApiKeyItem } from '../domain/api-key';
 import { type Decision, decide, grantedResources } from '../domain/authorization';
 import { type ParsedToken, parseToken } from '../domain/token';
 import { getKey } from '../repositories/keys-repository';
-import { recordDenial, recordUse } from '../services/audit';
+import { recordDenial, recordUse } from '../services/access-audit';
 import { apiEnvironment } from '../shared/config';
 import { logger } from '../shared/logger';
 

@@ -1,8 +1,9 @@
 /** Puts domain events on the `latchkey` bus. A partially failed PutEvents is an error: callers retry. */
-import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { type DomainEvent, EVENT_SOURCE } from '../domain/events';
-import { eventBridge } from '../shared/clients';
 import { eventBusName } from '../shared/config';
+
+const eventBridge = new EventBridgeClient({});
 
 export class PublishError extends Error {}
 

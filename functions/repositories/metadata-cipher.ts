@@ -2,9 +2,10 @@
  * Key metadata is encrypted with KMS under an encryption context naming the key and its
  * organization, so a ciphertext copied onto another key's item cannot be decrypted there.
  */
-import { DecryptCommand, EncryptCommand } from '@aws-sdk/client-kms';
-import { kms } from '../shared/clients';
+import { DecryptCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import { kmsKeyId } from '../shared/config';
+
+const kms = new KMSClient({});
 
 export interface MetadataContext {
   readonly key_id: string;

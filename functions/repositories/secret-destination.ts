@@ -2,8 +2,9 @@
  * Delivers a rotated token to the destination its key names (a Secrets Manager secret), the only
  * place a scheduled rotation ever puts it. The request token makes a retried delivery idempotent.
  */
-import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { secretsManager } from '../shared/clients';
+import { PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+
+const secretsManager = new SecretsManagerClient({});
 
 export interface Delivery {
   readonly key_id: string;

@@ -1,33 +1,16 @@
-/**
- * Audit operations (SPEC §7): keys-table stream records become audit entries and domain events;
- * the authorizer records its refusals and, at most once per key per minute, a key's use; the
- * management API reads the trail back. Log lines name ids and prefixes only, never an image.
- */
-import { randomUUID } from 'node:crypto';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { APIGatewayRequestAuthorizerEvent, DynamoDBRecord } from 'aws-lambda';
-import type { ApiKeyItem } from '../domain/api-key';
-import {
-  type AuditEntry,
-  denialEntry,
-  deriveAuditEntry,
-  PoisonRecordError,
-  type StreamChange,
-  usedEntry,
-} from '../domain/audit';
+import type { DynamoDBRecord } from 'aws-lambda';
+import { type AuditEntry, deriveAuditEntry, PoisonRecordError, type StreamChange } from '../domain/audit';
 import { NotFoundError } from '../domain/errors';
-import { isKeyId, type ParsedToken } from '../domain/token';
+import { isKeyId } from '../domain/token';
 import {
   type AuditFilter,
   type AuditItem,
-  addAllowedCount,
   putAuditEntry,
   queryAudit,
   queryKeyAudit,
-  usedMarkerKey,
 } from '../repositories/audit-repository';
-import { claimMarker, MINUTE_MS } from '../repositories/counters-repository';
 import { publish } from '../repositories/event-publisher';
 import { getKey } from '../repositories/keys-repository';
 import { logger } from '../shared/logger';
@@ -94,108 +77,6 @@ async function writeChange(record: DynamoDBRecord): Promise<void> {
     outcome,
     ...(event ? { published: event.detailType } : {}),
   });
-}
-
-// ---- Authorizer: refusals --------------------------------------------------------------------------
-
-export interface Refusal {
-  readonly status: 401 | 403;
-  readonly reason: string;
-  readonly token?: Pick<ParsedToken, 'id' | 'prefix'> | undefined;
-  readonly key?: Pick<ApiKeyItem, 'organization_id' | 'workspace_id'> | undefined;
-}
-
-function headerOf(event: APIGatewayRequestAuthorizerEvent, name: string): string | undefined {
-  for (const [k, v] of Object.entries(event.headers ?? {})) if (k.toLowerCase() === name && v) return v;
-  return undefined;
-}
-
-/**
- * Every refusal becomes an `admin.api_key_denied` entry. Never throws: the answer to the caller
- * does not depend on the audit write (fail closed is about reading keys, not about writing audit).
- */
-export async function recordDenial(
-  event: APIGatewayRequestAuthorizerEvent,
-  refusal: Refusal,
-  now: Date,
-): Promise<void> {
-  try {
-    const identity = event.requestContext?.identity;
-    await putAuditEntry(
-      denialEntry({
-        eventId: randomUUID(),
-        at: now,
-        status: refusal.status,
-        reason: refusal.reason,
-        route: `${event.httpMethod} ${event.resource}`,
-        sourceIp: identity?.sourceIp || undefined,
-        userAgent: (headerOf(event, 'user-agent') ?? identity?.userAgent ?? undefined)?.slice(0, 512),
-        requestId: event.requestContext?.requestId || undefined,
-        keyId: refusal.token?.id,
-        keyPrefix: refusal.token?.prefix,
-        key: refusal.key,
-      }),
-    );
-  } catch (error) {
-    logger.error('Could not record a denial', {
-      reason: refusal.reason,
-      key_prefix: refusal.token?.prefix,
-      error_name: (error as Error).name,
-    });
-  }
-}
-
-// ---- Authorizer: once-per-minute use ---------------------------------------------------------------
-
-type UsedKey = Pick<ApiKeyItem, 'id' | 'key_prefix' | 'organization_id' | 'workspace_id'>;
-interface MinuteCount {
-  readonly key: UsedKey;
-  readonly windowStart: number;
-  count: number;
-}
-
-/** At most this many finished minute counts are written per invocation, so no request waits on many. */
-const FLUSH_PER_INVOCATION = 25;
-// Per execution environment: the current minute's counts, and finished minutes not yet written.
-let currentMinute = Number.NEGATIVE_INFINITY;
-let counts = new Map<string, MinuteCount>();
-const finished: MinuteCount[] = [];
-
-/**
- * Counts an allowed request in memory: no write per request. The first request this environment
- * serves in a later minute writes the finished minute's counts (awaited, so the Lambda freeze after
- * the response cannot strand them): each instance ADDs its count to the minute's counter item, and
- * the one that claims the `USED#<minute>` marker writes the single `admin.api_key_used` entry with
- * the total counted so far. Never throws.
- */
-export async function recordUse(key: UsedKey, now: Date): Promise<void> {
-  const minute = Math.floor(now.getTime() / MINUTE_MS) * MINUTE_MS;
-  if (minute > currentMinute) {
-    finished.push(...counts.values());
-    counts = new Map();
-    currentMinute = minute;
-  }
-  const slot = counts.get(key.id);
-  if (slot) slot.count++;
-  else counts.set(key.id, { key, windowStart: minute, count: 1 });
-  if (finished.length) await Promise.all(finished.splice(0, FLUSH_PER_INVOCATION).map(flushMinute));
-}
-
-async function flushMinute({ key, windowStart, count }: MinuteCount): Promise<void> {
-  const start = new Date(windowStart);
-  try {
-    const total = await addAllowedCount(key.id, start, count);
-    const marker = usedMarkerKey(key.id, start);
-    if (await claimMarker(marker.pk, marker.sk, marker.expiresAt)) {
-      await putAuditEntry(usedEntry(key, start, total));
-    }
-  } catch (error) {
-    // Telemetry, not a change: losing one minute's entry must not fail a request.
-    logger.warn('Could not record key use', {
-      key_prefix: key.key_prefix,
-      error_name: (error as Error).name,
-    });
-  }
 }
 
 // ---- Reading the trail -----------------------------------------------------------------------------
