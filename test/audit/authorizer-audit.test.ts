@@ -9,6 +9,7 @@ import type { Actor } from '../../functions/domain/api-key';
 import { createKey } from '../../functions/services/api-keys';
 import { dynamodb } from '../../functions/shared/clients';
 import { routeScopeMap } from '../../lib/declaration';
+import { fakeDateOnly } from '../support/clock';
 import { authorizerEvent } from '../support/events';
 import { useFreshTables } from '../support/tables';
 
@@ -51,21 +52,6 @@ const refused = (p: Promise<unknown>) => expect(p).rejects.toThrow(/^Unauthorize
 const effect = (r: Awaited<ReturnType<typeof handler>>) =>
   (r.policyDocument.Statement[0] as { Effect: string }).Effect;
 
-// Only Date is faked: the SDK's own timers stay real.
-const onlyDate = {
-  doNotFake: [
-    'hrtime',
-    'nextTick',
-    'performance',
-    'queueMicrotask',
-    'setImmediate',
-    'clearImmediate',
-    'setInterval',
-    'clearInterval',
-    'setTimeout',
-    'clearTimeout',
-  ] as const,
-};
 const MINUTE = 60_000;
 
 beforeAll(async () => {
@@ -170,7 +156,7 @@ describe('use, at most once per key per minute', () => {
 
   it('counts allowed requests in memory and writes one entry with the count when the minute is over', async () => {
     const { key, record } = await newKey();
-    jest.useFakeTimers({ ...onlyDate, doNotFake: [...onlyDate.doNotFake], now: start + 5_000 });
+    fakeDateOnly(start + 5_000);
     const sent: string[] = [];
     const realSend = dynamodb.send.bind(dynamodb) as (c: unknown) => Promise<unknown>;
     const spy = jest.spyOn(dynamodb, 'send').mockImplementation(((c: { constructor: { name: string } }) => {
@@ -223,7 +209,7 @@ describe('use, at most once per key per minute', () => {
     });
     if (!other) throw new Error('no second instance');
     const t = start + 5 * MINUTE;
-    jest.useFakeTimers({ ...onlyDate, doNotFake: [...onlyDate.doNotFake], now: t });
+    fakeDateOnly(t);
     for (let i = 0; i < 2; i++) await handler(authorizerEvent('GET', '/demo/agents', { token: key }));
     for (let i = 0; i < 3; i++) await other.handler(authorizerEvent('GET', '/demo/agents', { token: key }));
     jest.setSystemTime(t + MINUTE);

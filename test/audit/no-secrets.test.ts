@@ -11,6 +11,7 @@ import type { DynamoDBRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { routeScopeMap } from '../../lib/declaration';
 import { deadLetterRecord } from '../../local/stream-records';
+import { fakeDateOnly } from '../support/clock';
 import { apiEvent, authorizerEvent, lambdaContext } from '../support/events';
 import { streamReader } from '../support/stream';
 import { useFreshTables } from '../support/tables';
@@ -55,19 +56,6 @@ const keyAuditRoute =
 const feedRoute =
   require('../../functions/handlers/management/list-audit') as typeof import('../../functions/handlers/management/list-audit');
 
-const onlyDate = [
-  'hrtime',
-  'nextTick',
-  'performance',
-  'queueMicrotask',
-  'setImmediate',
-  'clearImmediate',
-  'setInterval',
-  'clearInterval',
-  'setTimeout',
-  'clearTimeout',
-] as const;
-
 beforeAll(async () => {
   await useFreshTables();
 });
@@ -102,7 +90,7 @@ it('keeps every secret out of audit items, events, logs, dead letters and respon
       user_agent: 'cli',
     };
     const start = Math.ceil(Date.now() / 60_000) * 60_000 + 60_000;
-    jest.useFakeTimers({ doNotFake: [...onlyDate], now: start });
+    fakeDateOnly(start);
     const created = await api.createKey(
       {
         name: 'full-life',

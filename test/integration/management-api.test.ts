@@ -16,11 +16,12 @@ import { handler as updateHandler } from '../../functions/handlers/management/up
 import { getKey } from '../../functions/repositories/keys-repository';
 import { decryptMetadata } from '../../functions/repositories/metadata-cipher';
 import { dynamodb } from '../../functions/shared/clients';
-import { startLocalStack } from '../../local/stack';
+import type { LocalStack } from '../../local/stack';
 import { ADMIN_ARN, apiEvent, lambdaContext } from '../support/events';
+import { startTestStack } from '../support/local-stack';
 
 type Handler = (e: APIGatewayProxyEvent, c: typeof lambdaContext) => Promise<APIGatewayProxyResult>;
-let stack: Awaited<ReturnType<typeof startLocalStack>>;
+let stack: LocalStack;
 
 async function call(h: unknown, event: APIGatewayProxyEvent) {
   const res = await (h as Handler)(event, lambdaContext);
@@ -38,13 +39,7 @@ async function rawKeyItems(): Promise<unknown[]> {
 }
 
 beforeAll(async () => {
-  stack = await startLocalStack({
-    port: 0,
-    dynamoEndpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB,
-    inMemory: true,
-    quiet: true,
-    tablePrefix: `mgmt${Date.now()}`,
-  });
+  stack = await startTestStack();
 });
 afterAll(async () => {
   await stack?.stop();

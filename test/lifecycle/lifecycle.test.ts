@@ -14,23 +14,18 @@ import { getKey } from '../../functions/repositories/keys-repository';
 import { changeKey, createKey, revokeKey } from '../../functions/services/api-keys';
 import { rotateDueKeys, scanExpiries } from '../../functions/services/lifecycle';
 import { routeScopeMap } from '../../lib/declaration';
-import { startLocalStack } from '../../local/stack';
+import type { LocalStack } from '../../local/stack';
 import { authorizerEvent } from '../support/events';
+import { startTestStack } from '../support/local-stack';
 
 process.env.LATCHKEY_ROUTE_SCOPES = JSON.stringify(routeScopeMap());
 const DAY = 86_400_000;
 const actor: Actor = { principal: 'arn:aws:iam::000000000000:user/tester' };
-let stack: Awaited<ReturnType<typeof startLocalStack>>;
+let stack: LocalStack;
 let sm: SecretsManagerClient;
 
 beforeAll(async () => {
-  stack = await startLocalStack({
-    port: 0,
-    dynamoEndpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB,
-    inMemory: true,
-    quiet: true,
-    tablePrefix: `life${Date.now()}`,
-  });
+  stack = await startTestStack();
   sm = new SecretsManagerClient({});
 });
 afterAll(async () => {
