@@ -59,6 +59,9 @@ function printCredentials(
   console.log(`  ${curlExample(url)}\n`);
 }
 
+// The handlers run on Node.js 22 in Lambda; the SDK's notice about Node 20 on a laptop is noise here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const inMemory = args.includes('--in-memory');

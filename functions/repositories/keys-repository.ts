@@ -12,7 +12,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { ApiKeyItem } from '../domain/api-key';
-import { ConflictError } from '../domain/errors';
+import { ConflictError, ValidationError } from '../domain/errors';
 import { dynamodb } from '../shared/clients';
 import { tableName } from '../shared/config';
 
@@ -134,6 +134,17 @@ const INDEX_KEY_ATTRIBUTES: Record<string, string[]> = {
   by_kind: ['id', 'kind', 'created_sort'],
 };
 
+/** A token must name exactly this index's key, inside the partition being listed. */
+function startKeyFits(startKey: Record<string, unknown>, index: string, pk: string, value: string): boolean {
+  const attrs = INDEX_KEY_ATTRIBUTES[index] ?? [];
+  const keys = Object.keys(startKey);
+  return (
+    keys.length === attrs.length &&
+    attrs.every((a) => typeof startKey[a] === 'string') &&
+    startKey[pk] === value
+  );
+}
+
 /** Newest first; filters that no index serves are FilterExpressions; pages fill up to `limit`. */
 export async function listKeys(
   filter: ListFilter,
@@ -142,6 +153,11 @@ export async function listKeys(
   startKey?: Record<string, unknown>,
 ): Promise<ListPage> {
   const { index, pk, value } = indexFor(filter);
+  if (startKey && !startKeyFits(startKey, index, pk, value)) {
+    throw new ValidationError('Invalid next_token', [
+      { field: 'next_token', message: 'belongs to another listing; start again without it' },
+    ]);
+  }
   const names: Record<string, string> = { '#pk': pk };
   const values: Record<string, unknown> = { ':pk': value };
   const filters: string[] = [];

@@ -263,6 +263,14 @@ describe('GET /v1/api-keys', () => {
     expect((await list({ status: 'sleeping' })).status).toBe(400);
     expect((await list({ colour: 'blue' })).status).toBe(400);
     expect((await list({ next_token: 'not-a-token' })).status).toBe(400);
+    // A token from another listing (other organization, or another index) is refused, not a 500.
+    const page = await list({ organization_id: org, limit: '1' });
+    const token = page.body.next_token as string;
+    expect(token).toEqual(expect.any(String));
+    expect((await list({ organization_id: 'someone-else', next_token: token })).status).toBe(400);
+    expect((await list({ next_token: token })).status).toBe(400);
+    const forged = Buffer.from(JSON.stringify({ id: 'x', organization_id: org })).toString('base64url');
+    expect((await list({ organization_id: org, next_token: forged })).status).toBe(400);
   });
 });
 
