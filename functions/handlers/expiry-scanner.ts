@@ -3,8 +3,15 @@ import { env } from '../../lib/declaration';
 import { parseThresholds, scanExpiries } from '../services/lifecycle';
 import { logger } from '../shared/logger';
 
-export const handler = async (): Promise<{ expiring: number; expired: number }> => {
+export const handler = async (): Promise<{ expiring: number; expired: number; failed: number }> => {
   const result = await scanExpiries(new Date(), parseThresholds(process.env[env.expiryThresholdsDays]));
-  logger.info('Expiry scan done', { expiring: result.expiring.length, expired: result.expired.length });
-  return { expiring: result.expiring.length, expired: result.expired.length };
+  const summary = {
+    expiring: result.expiring.length,
+    expired: result.expired.length,
+    failed: result.failed.length,
+  };
+  logger.info('Expiry scan done', summary);
+  // Failed alerts were released and are retried next run; failing the run makes the schedule's alarm see it.
+  if (result.failed.length) throw new Error(`${result.failed.length} expiry alert(s) could not be sent`);
+  return summary;
 };

@@ -5,7 +5,7 @@
  * Layout: `pk` = `USAGE#<key id>`, `sk` = `M#<window start ISO>` (per minute) or `H#<hour start ISO>`.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamodb } from '../shared/clients';
 import { tableName } from '../shared/config';
 
@@ -38,7 +38,8 @@ export async function getMinuteCount(keyId: string, start: Date): Promise<Window
 
 /**
  * A once-only marker (e.g. "the 7-day expiry alert for this expiry date was sent"). `claim` is a
- * conditional put: of two racing callers exactly one gets `true`.
+ * conditional put: of two racing callers exactly one gets `true`. A released marker (the work it
+ * guarded failed) can be claimed again.
  */
 export async function claimMarker(pk: string, sk: string, expiresAt: Date): Promise<boolean> {
   try {
@@ -46,7 +47,9 @@ export async function claimMarker(pk: string, sk: string, expiresAt: Date): Prom
       new PutCommand({
         TableName: tableName('counters'),
         Item: { pk, sk, claimed_at: new Date().toISOString(), ttl: Math.floor(expiresAt.getTime() / 1000) },
-        ConditionExpression: 'attribute_not_exists(pk)',
+        ConditionExpression: 'attribute_not_exists(pk) OR #released = :yes',
+        ExpressionAttributeNames: { '#released': 'released' },
+        ExpressionAttributeValues: { ':yes': true },
       }),
     );
     return true;
@@ -56,7 +59,19 @@ export async function claimMarker(pk: string, sk: string, expiresAt: Date): Prom
   }
 }
 
-/** Gives a claim back when the work it guarded failed, so the next run tries again. */
+/**
+ * Gives a claim back when the work it guarded failed, so the next run tries again. An update, not
+ * a delete: no Latchkey role may delete items from any table.
+ */
 export async function releaseMarker(pk: string, sk: string): Promise<void> {
-  await dynamodb.send(new DeleteCommand({ TableName: tableName('counters'), Key: { pk, sk } }));
+  await dynamodb.send(
+    new UpdateCommand({
+      TableName: tableName('counters'),
+      Key: { pk, sk },
+      UpdateExpression: 'SET #released = :yes',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeNames: { '#released': 'released' },
+      ExpressionAttributeValues: { ':yes': true },
+    }),
+  );
 }

@@ -42,6 +42,8 @@ export function parseThresholds(raw: string | undefined): number[] {
 export interface ScanResult {
   readonly expiring: { key_id: string; threshold_days: number }[];
   readonly expired: string[];
+  /** Keys whose alert could not be sent this time (released, so the next scan retries). */
+  readonly failed: { key_id: string; reason: string }[];
 }
 
 /**
@@ -55,11 +57,20 @@ export async function scanExpiries(now: Date, thresholds: readonly number[]): Pr
     ...days(new Date(now.getTime() - DAY_MS), EXPIRED_LOOKBACK_DAYS, -1).reverse(),
     ...days(now, widest + 1, 1),
   ];
-  const result: ScanResult = { expiring: [], expired: [] };
+  const result: ScanResult = { expiring: [], expired: [], failed: [] };
   for (const day of dayList) {
     for (const key of await keysExpiringOn(day)) {
       if (key.status === 'revoked' || !key.expires_at) continue;
-      await alertOnce(key, key.expires_at, now, thresholds, result);
+      // One key's failure must not keep the others from their alerts.
+      try {
+        await alertOnce(key, key.expires_at, now, thresholds, result);
+      } catch (error) {
+        logger.error('Expiry alert failed; it will be retried', {
+          key_prefix: key.key_prefix,
+          error_name: (error as Error).name,
+        });
+        result.failed.push({ key_id: key.id, reason: (error as Error).name });
+      }
     }
   }
   return result;
@@ -127,47 +138,64 @@ export interface RotationResult {
  */
 export async function rotateDueKeys(now: Date): Promise<RotationResult> {
   const result: RotationResult = { rotated: [], skipped: [], failed: [] };
-  const actor = { principal: ROTATOR_PRINCIPAL };
   for (const day of days(now, ROTATION_LOOKBACK_DAYS + 1, -1).reverse()) {
     for (const key of await keysDueForRotation(day, now)) {
-      const policy = key.rotation;
-      if (!policy) continue;
-      if (effectiveStatus(key, now) !== 'active') {
-        result.skipped.push({ key_id: key.id, reason: effectiveStatus(key, now) });
-        continue;
-      }
-      let rotated: Awaited<ReturnType<typeof rotateKey>>;
+      // One key's failure must not keep the others from rotating.
       try {
-        rotated = await rotateKey(key.id, policy.grace_period_seconds, actor, () => now, key.version);
+        await rotateOne(key, now, result);
       } catch (error) {
-        // Another rotator (or an admin) changed the key first: theirs stands.
-        if (error instanceof ConflictError) {
-          result.skipped.push({ key_id: key.id, reason: 'changed_concurrently' });
-          continue;
-        }
-        throw error;
-      }
-      try {
-        await deliverToken(policy.destination, {
-          key_id: key.id,
-          key_prefix: key.key_prefix,
-          token: rotated.key,
-          rotated_at: now.toISOString(),
-          previous_key_expires_at: rotated.previous_key_expires_at,
-          version: rotated.version,
-        });
-        result.rotated.push(key.id);
-      } catch (error) {
-        logger.error('Rotation delivery failed; restoring the previous secret', {
+        logger.error('Scheduled rotation failed; it will be retried', {
           key_prefix: key.key_prefix,
           error_name: (error as Error).name,
         });
-        await undoRotation(key, rotated.version, now);
-        result.failed.push({ key_id: key.id, reason: 'delivery_failed' });
+        result.failed.push({ key_id: key.id, reason: (error as Error).name });
       }
     }
   }
   return result;
+}
+
+async function rotateOne(key: ApiKeyItem, now: Date, result: RotationResult): Promise<void> {
+  const policy = key.rotation;
+  if (!policy) return;
+  const status = effectiveStatus(key, now);
+  if (status !== 'active') {
+    result.skipped.push({ key_id: key.id, reason: status });
+    return;
+  }
+  let rotated: Awaited<ReturnType<typeof rotateKey>>;
+  try {
+    rotated = await rotateKey(
+      key.id,
+      policy.grace_period_seconds,
+      { principal: ROTATOR_PRINCIPAL },
+      () => now,
+      key.version,
+    );
+  } catch (error) {
+    // Another rotator (or an admin) changed the key first: theirs stands.
+    if (!(error instanceof ConflictError)) throw error;
+    result.skipped.push({ key_id: key.id, reason: 'changed_concurrently' });
+    return;
+  }
+  try {
+    await deliverToken(policy.destination, {
+      key_id: key.id,
+      key_prefix: key.key_prefix,
+      token: rotated.key,
+      rotated_at: now.toISOString(),
+      previous_key_expires_at: rotated.previous_key_expires_at,
+      version: rotated.version,
+    });
+    result.rotated.push(key.id);
+  } catch (error) {
+    logger.error('Rotation delivery failed; restoring the previous secret', {
+      key_prefix: key.key_prefix,
+      error_name: (error as Error).name,
+    });
+    await undoRotation(key, rotated.version, now);
+    result.failed.push({ key_id: key.id, reason: 'delivery_failed' });
+  }
 }
 
 /** Puts back the secret state the key had before an undeliverable rotation; retries in an hour. */
