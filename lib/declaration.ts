@@ -166,13 +166,14 @@ export const functions = {
   expiryScanner: {
     name: 'ExpiryScanner',
     entry: 'functions/handlers/expiry-scanner.ts',
-    access: ['keys:read', 'counters:read', 'counters:write', 'events:put'],
+    access: ['keys:read', 'counters:write', 'events:put'],
     timeoutSeconds: 300,
   },
   rotator: {
     name: 'Rotator',
     entry: 'functions/handlers/rotator.ts',
-    access: ['keys:read', 'keys:write', 'events:put', 'secrets:write'],
+    // No events:put: ApiKeyRotated comes from the stream, like every committed change.
+    access: ['keys:read', 'keys:write', 'secrets:write'],
     timeoutSeconds: 300,
   },
 } as const satisfies Record<string, FunctionDeclaration>;
