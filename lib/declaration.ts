@@ -7,13 +7,18 @@
  * else keeps a second list.
  */
 
-/** What a function may do; each maps to one narrow IAM grant in CDK. */
+/**
+ * What a function may do; each maps to one narrow IAM grant in CDK (`lib/constructs/access.ts`).
+ * `get` is GetItem by key, `query` is Query on the table and its indexes (listing: kept from
+ * functions that only ever fetch one item by id, like the authorizer), `write` is Put/UpdateItem.
+ */
 export type Access =
-  | 'keys:read'
+  | 'keys:get'
+  | 'keys:query'
   | 'keys:write'
-  | 'counters:read'
+  | 'counters:get'
   | 'counters:write'
-  | 'audit:read'
+  | 'audit:query'
   | 'audit:write'
   | 'kms:encrypt'
   | 'kms:decrypt'
@@ -140,20 +145,20 @@ const management = (name: string, file: string, access: Access[]): FunctionDecla
 /** Management functions: one per operation, so each holds only the grants its operation needs. */
 export const functions = {
   createKey: management('CreateKey', 'create-key', ['keys:write', 'kms:encrypt']),
-  listKeys: management('ListKeys', 'list-keys', ['keys:read']),
+  listKeys: management('ListKeys', 'list-keys', ['keys:query']),
   listScopes: management('ListScopes', 'list-scopes', []),
-  getKey: management('GetKey', 'get-key', ['keys:read', 'kms:decrypt']),
-  updateKey: management('UpdateKey', 'update-key', ['keys:read', 'keys:write', 'kms:encrypt', 'kms:decrypt']),
-  rotateKey: management('RotateKey', 'rotate-key', ['keys:read', 'keys:write']),
-  revokeKey: management('RevokeKey', 'revoke-key', ['keys:read', 'keys:write']),
-  getUsage: management('GetKeyUsage', 'get-usage', ['keys:read', 'counters:read']),
-  getKeyAudit: management('GetKeyAudit', 'get-key-audit', ['keys:read', 'audit:read']),
-  listAudit: management('ListAudit', 'list-audit', ['audit:read']),
+  getKey: management('GetKey', 'get-key', ['keys:get', 'kms:decrypt']),
+  updateKey: management('UpdateKey', 'update-key', ['keys:get', 'keys:write', 'kms:encrypt', 'kms:decrypt']),
+  rotateKey: management('RotateKey', 'rotate-key', ['keys:get', 'keys:write']),
+  revokeKey: management('RevokeKey', 'revoke-key', ['keys:get', 'keys:write']),
+  getUsage: management('GetKeyUsage', 'get-usage', ['keys:get', 'counters:get']),
+  getKeyAudit: management('GetKeyAudit', 'get-key-audit', ['keys:get', 'audit:query']),
+  listAudit: management('ListAudit', 'list-audit', ['audit:query']),
   demo: { name: 'Demo', entry: 'functions/handlers/demo.ts', access: [] },
   authorizer: {
     name: 'Authorizer',
     entry: 'functions/handlers/authorizer.ts',
-    access: ['keys:read', 'counters:write', 'audit:write'],
+    access: ['keys:get', 'counters:write', 'audit:write'],
     memoryMb: 512,
     timeoutSeconds: 5,
   },
@@ -166,14 +171,14 @@ export const functions = {
   expiryScanner: {
     name: 'ExpiryScanner',
     entry: 'functions/handlers/expiry-scanner.ts',
-    access: ['keys:read', 'counters:write', 'events:put'],
+    access: ['keys:query', 'counters:write', 'events:put'],
     timeoutSeconds: 300,
   },
   rotator: {
     name: 'Rotator',
     entry: 'functions/handlers/rotator.ts',
     // No events:put: ApiKeyRotated comes from the stream, like every committed change.
-    access: ['keys:read', 'keys:write', 'secrets:write'],
+    access: ['keys:query', 'keys:get', 'keys:write', 'secrets:write'],
     timeoutSeconds: 300,
   },
 } as const satisfies Record<string, FunctionDeclaration>;

@@ -26,11 +26,15 @@ function header(event: APIGatewayRequestAuthorizerEvent, name: string): string |
   return undefined;
 }
 
-/** `Authorization: Bearer <token>` or `X-API-Key: <token>`. */
+/**
+ * `Authorization: Bearer <token>`, or `X-API-Key: <token>` when there is no Authorization header.
+ * An Authorization header always wins, and must be Bearer: with the authorizer cache on, it is the
+ * cache key, so a token taken from any other header could be served from someone else's entry.
+ */
 export function presentedToken(event: APIGatewayRequestAuthorizerEvent): string | undefined {
   const auth = header(event, 'authorization');
-  const bearer = auth && /^Bearer\s+(\S+)\s*$/i.exec(auth)?.[1];
-  return bearer || header(event, 'x-api-key')?.trim() || undefined;
+  if (auth !== undefined) return /^Bearer\s+(\S+)\s*$/i.exec(auth)?.[1];
+  return header(event, 'x-api-key')?.trim() || undefined;
 }
 
 function unauthorized(): never {

@@ -11,10 +11,11 @@ import {
   type PublicApiKey,
   toPublic,
 } from '../domain/api-key';
-import { ConflictError, ForbiddenError, NotFoundError } from '../domain/errors';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../domain/errors';
 import { hashSecret } from '../domain/hashing';
 import { normalizeCidr } from '../domain/ip-allowlist';
-import { formatToken, isKeyId, keyPrefix, newKeyId, newSecret } from '../domain/token';
+import { isSystemScope } from '../domain/scopes';
+import { formatToken, isKeyId, keyPrefix, newKeyId, newSecret, SECRET_LENGTH } from '../domain/token';
 import type { CreateKeyBody, UpdateKeyBody } from '../handlers/management/schemas';
 import {
   getKey,
@@ -31,6 +32,7 @@ export type Clock = () => Date;
 const systemClock: Clock = () => new Date();
 
 const DAY_MS = 86_400_000;
+const SECRET_PATTERN = new RegExp(`^[0-9A-Za-z]{${SECRET_LENGTH}}$`);
 
 function stamp(kind: ChangeKind, actor: Actor, now: Date) {
   return { last_change: { ...actor, kind, at: now.toISOString() } };
@@ -165,7 +167,16 @@ export async function changeKey(
   };
   if (patch.name !== undefined) set.name = patch.name;
   setOrRemove('description', patch.description);
-  if (patch.scopes !== undefined) set.scopes = patch.scopes;
+  if (patch.scopes !== undefined) {
+    // The schema cannot know the key's type: `system:*` stays on system keys (SPEC §6), as on create.
+    const misplaced = patch.scopes.flatMap((scope, i) =>
+      item.key_type !== 'system' && isSystemScope(scope)
+        ? [{ field: `scopes.${i}`, message: `${scope} is for system keys only` }]
+        : [],
+    );
+    if (misplaced.length) throw new ValidationError('System scopes need a system key.', misplaced);
+    set.scopes = patch.scopes;
+  }
   setOrRemove('rate_limit', patch.rate_limit);
   if (patch.ip_allowlist !== undefined) {
     setOrRemove('ip_allowlist', patch.ip_allowlist?.length ? patch.ip_allowlist.map(normalizeCidr) : null);
@@ -211,6 +222,10 @@ export interface RotatedKey {
 /**
  * New secret, same id. The previous secret stays valid for `graceSeconds` (0: never again).
  * Conditional on the version read, so two concurrent rotations give one winner and one 409.
+ *
+ * `secret` is a pre-generated secret (`newSecret()`) for callers that must place the token somewhere
+ * before the key accepts it (scheduled rotation stages it in the destination first); without it a
+ * fresh one is generated here.
  */
 export async function rotateKey(
   id: string,
@@ -218,7 +233,10 @@ export async function rotateKey(
   actor: Actor,
   clock: Clock = systemClock,
   expectedVersion?: number,
+  secret: string = newSecret(),
 ): Promise<RotatedKey> {
+  if (!SECRET_PATTERN.test(secret))
+    throw new Error('rotateKey: a pre-generated secret must come from newSecret()');
   const item = await mustGet(id);
   const now = clock();
   if (item.status === 'revoked')
@@ -226,7 +244,6 @@ export async function rotateKey(
   if (expectedVersion !== undefined && item.version !== expectedVersion) {
     throw new ConflictError('The key was changed by another request.');
   }
-  const secret = newSecret();
   const set: KeyChanges = {
     secret_hash: hashSecret(secret),
     rotated_at: now.toISOString(),
@@ -258,38 +275,38 @@ export async function rotateKey(
   };
 }
 
-/** Permanent. Revoking a revoked key changes nothing and answers the same. */
+/**
+ * Permanent. Revoking a revoked key changes nothing and answers the same. A concurrent change (a
+ * PATCH that bumped the version) does not stop a revoke: it re-reads and tries again.
+ */
 export async function revokeKey(id: string, actor: Actor, clock: Clock = systemClock): Promise<PublicApiKey> {
-  const item = await mustGet(id);
-  const now = clock();
-  if (item.status === 'revoked') return toPublic(item, now);
-  try {
-    const updated = await updateKey(
-      item.id,
-      item.version,
-      {
-        status: 'revoked',
-        revoked_at: now.toISOString(),
-        revoked_by: actor.principal,
-        updated_at: now.toISOString(),
-        ...stamp('revoked', actor, now),
-      },
-      // A revoked key keeps no secret that could ever match again.
-      [
-        'previous_secret_hash',
-        'previous_secret_expires_at',
-        'rotation',
-        'rotation_due_at',
-        'rotation_due_day',
-      ],
-    );
-    return toPublic(updated, now);
-  } catch (error) {
-    // Lost a race: if the winner revoked it, the answer is the same.
-    if (error instanceof ConflictError) {
-      const again = await mustGet(id);
-      if (again.status === 'revoked') return toPublic(again, now);
+  for (let attempt = 1; ; attempt++) {
+    const item = await mustGet(id);
+    const now = clock();
+    if (item.status === 'revoked') return toPublic(item, now);
+    try {
+      const updated = await updateKey(
+        item.id,
+        item.version,
+        {
+          status: 'revoked',
+          revoked_at: now.toISOString(),
+          revoked_by: actor.principal,
+          updated_at: now.toISOString(),
+          ...stamp('revoked', actor, now),
+        },
+        // A revoked key keeps no secret that could ever match again.
+        [
+          'previous_secret_hash',
+          'previous_secret_expires_at',
+          'rotation',
+          'rotation_due_at',
+          'rotation_due_day',
+        ],
+      );
+      return toPublic(updated, now);
+    } catch (error) {
+      if (!(error instanceof ConflictError) || attempt >= 5) throw error;
     }
-    throw error;
   }
 }

@@ -40,28 +40,35 @@ interface TableGrant {
   readonly actions: readonly string[];
   /** Whether DynamoDB reads (true) or writes (false) the table key for these actions. */
   readonly read: boolean;
+  /** Whether the grant covers the table's indexes (Query) or only the table itself. */
+  readonly indexes: boolean;
 }
 
 /**
  * Exact DynamoDB actions per declared access. Deliberately absent everywhere: DeleteItem (keys are
- * revoked, never deleted; counters expire by TTL), BatchWriteItem and Scan. The audit table gets
- * PutItem and Query only: nobody can change or remove an audit entry (SPEC §2).
+ * revoked, never deleted; counters expire by TTL), BatchGetItem, BatchWriteItem and Scan. `get` is
+ * GetItem on the table only, so a function that fetches one key by id (the authorizer above all)
+ * cannot list keys through an index. The audit table gets PutItem and Query only: nobody can change
+ * or remove an audit entry (SPEC §2).
  */
 const TABLE_GRANTS: Partial<Record<Access, TableGrant>> = {
-  'keys:read': {
+  'keys:get': { table: 'keys', actions: ['dynamodb:GetItem'], read: true, indexes: false },
+  'keys:query': { table: 'keys', actions: ['dynamodb:Query'], read: true, indexes: true },
+  'keys:write': {
     table: 'keys',
-    actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'],
-    read: true,
+    actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+    read: false,
+    indexes: false,
   },
-  'keys:write': { table: 'keys', actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'], read: false },
-  'counters:read': {
+  'counters:get': { table: 'counters', actions: ['dynamodb:GetItem'], read: true, indexes: false },
+  'counters:write': {
     table: 'counters',
-    actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'],
-    read: true,
+    actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+    read: false,
+    indexes: false,
   },
-  'counters:write': { table: 'counters', actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'], read: false },
-  'audit:read': { table: 'audit', actions: ['dynamodb:Query'], read: true },
-  'audit:write': { table: 'audit', actions: ['dynamodb:PutItem'], read: false },
+  'audit:query': { table: 'audit', actions: ['dynamodb:Query'], read: true, indexes: true },
+  'audit:write': { table: 'audit', actions: ['dynamodb:PutItem'], read: false, indexes: false },
 };
 
 /** What DynamoDB asks KMS for, on the caller's behalf, to read or write a customer-managed-key table. */
@@ -95,7 +102,7 @@ export function grantAccess(
     if (tableGrant) {
       const table = resources.tables[tableGrant.table];
       // Indexes are named one by one (from the declaration) rather than `index/*`.
-      const indexArns = tableGrant.read
+      const indexArns = tableGrant.indexes
         ? tables[tableGrant.table].indexes.map((i) => `${table.tableArn}/index/${i.name}`)
         : [];
       iam.Grant.addToPrincipal({
@@ -129,7 +136,13 @@ export function grantAccess(
       case 'secrets:write':
         iam.Grant.addToPrincipal({
           grantee,
-          actions: ['secretsmanager:DescribeSecret', 'secretsmanager:PutSecretValue'],
+          // Secrets Manager's staged rotation: stage (PutSecretValue as AWSPENDING), find the current
+          // version (DescribeSecret), promote (UpdateSecretVersionStage). No GetSecretValue.
+          actions: [
+            'secretsmanager:DescribeSecret',
+            'secretsmanager:PutSecretValue',
+            'secretsmanager:UpdateSecretVersionStage',
+          ],
           resourceArns: [
             stack.formatArn({
               service: 'secretsmanager',
@@ -146,7 +159,8 @@ export function grantAccess(
           id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${ROTATION_SECRET_PREFIX}*]`,
           reason:
             'Rotation destinations are secrets key owners name after deploy; the grant is limited to the ' +
-            `"${ROTATION_SECRET_PREFIX}" name prefix and to PutSecretValue/DescribeSecret (no read of any secret).`,
+            `"${ROTATION_SECRET_PREFIX}" name prefix and to PutSecretValue/UpdateSecretVersionStage/DescribeSecret ` +
+            '(stage and promote a version; no read of any secret value).',
         });
         break;
       default:

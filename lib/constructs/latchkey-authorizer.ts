@@ -39,8 +39,11 @@ export interface LatchkeyAuthorizerProps {
    * Request parameters that key the policy cache, e.g. `method.request.header.Authorization`.
    * API Gateway answers 401 without calling the authorizer when one of them is missing, so with
    * caching on, callers must send `Authorization: Bearer <key>` (`X-API-Key` works with a TTL of 0).
-   * @default - with caching: the Authorization header and the source IP, so a cached policy never
-   *   serves another source IP (the key's IP allowlist stays enforced); with TTL 0: none
+   * @default - with caching: the Authorization header, the source IP (a cached policy never serves
+   *   another IP, so IP allowlists hold), and the route (`httpMethod` + `resourcePath`: a policy is
+   *   only reused for the route it was decided for, so a `{param}` wildcard, which in execute-api
+   *   ARNs also matches across `/`, can never stretch to a deeper route needing another scope, and a
+   *   denied route never locks the key out of the others); with TTL 0: none
    */
   readonly identitySources?: string[];
   /**
@@ -60,7 +63,8 @@ export interface LatchkeyAuthorizerProps {
   readonly logRetention?: logs.RetentionDays;
 }
 
-const ROUTE_KEY = /^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS|ANY) \/\S*$/;
+// Concrete methods only: the authorizer sees the request's real verb, so an `ANY` route could never match.
+const ROUTE_KEY = /^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) \/\S*$/;
 
 /** The JSON error bodies of SPEC §4 for refusals API Gateway answers itself; never a reason. */
 export const GATEWAY_ERROR_RESPONSES: ReadonlyArray<{
@@ -149,6 +153,8 @@ export class LatchkeyAuthorizer extends Construct {
         ? [
             apigateway.IdentitySource.header('Authorization'),
             apigateway.IdentitySource.context('identity.sourceIp'),
+            apigateway.IdentitySource.context('httpMethod'),
+            apigateway.IdentitySource.context('resourcePath'),
           ]
         : []);
     this.authorizer = new apigateway.RequestAuthorizer(this, 'Authorizer', {

@@ -69,7 +69,8 @@ describe('protecting another stack’s RestApi', () => {
       RestApiId: { Ref: logicalIdOf(template, 'AWS::ApiGateway::RestApi', {}) },
       Type: 'REQUEST',
       AuthorizerResultTtlInSeconds: 60,
-      IdentitySource: 'method.request.header.Authorization,context.identity.sourceIp',
+      IdentitySource:
+        'method.request.header.Authorization,context.identity.sourceIp,context.httpMethod,context.resourcePath',
     });
   });
 
@@ -102,11 +103,7 @@ describe('protecting another stack’s RestApi', () => {
     const statements = statementsOf(template, functionId(template, functions.authorizer));
     const on = (resource: string) =>
       statements.filter((s) => JSON.stringify(s.Resource).includes(resource)).flatMap(actionsOf);
-    expect(on(`${LATCHKEY}/latchkey-keys"`).sort()).toEqual([
-      'dynamodb:BatchGetItem',
-      'dynamodb:GetItem',
-      'dynamodb:Query',
-    ]);
+    expect(on(`${LATCHKEY}/latchkey-keys`).sort()).toEqual(['dynamodb:GetItem']);
     expect(on(`${LATCHKEY}/latchkey-counters"`).sort()).toEqual(['dynamodb:PutItem', 'dynamodb:UpdateItem']);
     expect(on(`${LATCHKEY}/latchkey-audit"`)).toEqual(['dynamodb:PutItem']);
     expect(statements).toContainEqual(
@@ -155,5 +152,14 @@ describe('misconfiguration fails the synth', () => {
           authorizer: { routeScopes: { '/orders': 'orders:read' } },
         }),
     ).toThrow('bad: /orders');
+  });
+
+  it('refuses ANY routes, which the authorizer (seeing the real verb) could never allow', () => {
+    expect(
+      () =>
+        new ProtectedApiStack(testApp(), 'Any', {
+          authorizer: { routeScopes: { 'ANY /orders': 'orders:read' } },
+        }),
+    ).toThrow('bad: ANY /orders');
   });
 });

@@ -7,7 +7,6 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
 import type { IConstruct } from 'constructs';
 import {
-  type Access,
   env,
   type FunctionDeclaration,
   functions,
@@ -200,7 +199,8 @@ describe('REST API', () => {
     template.hasResourceProperties('AWS::ApiGateway::Authorizer', {
       Type: 'REQUEST',
       AuthorizerResultTtlInSeconds: 60,
-      IdentitySource: 'method.request.header.Authorization,context.identity.sourceIp',
+      IdentitySource:
+        'method.request.header.Authorization,context.identity.sourceIp,context.httpMethod,context.resourcePath',
       AuthorizerUri: Match.objectLike({
         'Fn::Join': Match.arrayWith([Match.arrayWith([getAtt(functionId(template, functions.authorizer))])]),
       }),
@@ -360,10 +360,18 @@ describe('event bus and outputs', () => {
 });
 
 describe('least privilege', () => {
-  const TABLE_ACTIONS = {
-    read: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'],
+  /** The DynamoDB actions each table access stands for (SPEC §2: the audit table is append-only). */
+  const ACTIONS: Record<string, string[]> = {
+    get: ['dynamodb:GetItem'],
+    query: ['dynamodb:Query'],
     write: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
   };
+  const EVERY_TABLE_ACTION = [
+    'dynamodb:GetItem',
+    'dynamodb:Query',
+    'dynamodb:PutItem',
+    'dynamodb:UpdateItem',
+  ];
 
   /** DynamoDB actions `fn`'s role holds on table `t` (its ARN or its indexes; not its stream). */
   const tableActions = (fn: FunctionDeclaration, t: TableId): string[] =>
@@ -405,19 +413,28 @@ describe('least privilege', () => {
   const all = Object.values(functions) as FunctionDeclaration[];
   it.each(all.map((f) => [f.name, f] as const))('%s: table actions exactly as declared', (_, fn) => {
     for (const t of Object.keys(tables) as TableId[]) {
-      const granted = tableActions(fn, t);
-      const has = (a: Access) => fn.access.includes(a);
-      for (const kind of ['read', 'write'] as const) {
-        const declared = has(`${t}:${kind}` as Access);
-        for (const action of TABLE_ACTIONS[kind]) {
-          // audit:write is PutItem only and audit:read Query only.
-          const expected =
-            declared &&
-            (t !== 'audit' || action === (kind === 'read' ? 'dynamodb:Query' : 'dynamodb:PutItem'));
-          expect([`${t} ${action}`, granted.includes(action)]).toEqual([`${t} ${action}`, expected]);
-        }
+      const granted = [...new Set(tableActions(fn, t))].sort();
+      const expected = [
+        ...new Set(
+          fn.access
+            .filter((a) => a.startsWith(`${t}:`))
+            .flatMap((a) => ACTIONS[a.split(':')[1] as string] ?? [])
+            // audit:write is PutItem only.
+            .filter((action) => t !== 'audit' || action !== 'dynamodb:UpdateItem'),
+        ),
+      ].sort();
+      expect([t, granted]).toEqual([t, expected]);
+      for (const action of EVERY_TABLE_ACTION.filter((x) => !expected.includes(x))) {
+        expect([t, action, granted.includes(action)]).toEqual([t, action, false]);
       }
     }
+  });
+
+  it('lets only listing functions query the keys table and its indexes (never the authorizer)', () => {
+    const querying = all
+      .filter((fn) => tableActions(fn, 'keys').includes('dynamodb:Query'))
+      .map((f) => f.name);
+    expect(querying.sort()).toEqual(['ExpiryScanner', 'ListKeys', 'Rotator']);
   });
 
   it('ListKeys cannot write keys', () => {
@@ -471,6 +488,7 @@ describe('least privilege', () => {
     expect(actionsOf(secrets[0] as Statement).sort()).toEqual([
       'secretsmanager:DescribeSecret',
       'secretsmanager:PutSecretValue',
+      'secretsmanager:UpdateSecretVersionStage',
     ]);
     expect(JSON.stringify(secrets[0]?.Resource)).toContain(':secret:latchkey/*');
     expect(statementsOf(template, functionId(template, functions.rotator))).toContainEqual(secrets[0]);

@@ -63,6 +63,15 @@ describe('authorizer', () => {
     expect(effectOf(result)).toBe('Allow');
   });
 
+  it('takes the token from Authorization whenever that header is present, and it must be Bearer', async () => {
+    const { key } = await newKey();
+    const event = authorizerEvent('GET', '/demo/agents', { token: key, header: 'x-api-key' });
+    event.headers = { ...event.headers, Authorization: 'Basic dXNlcjpwYXNz' };
+    await expectUnauthorized(handler(event));
+    event.headers = { ...event.headers, Authorization: `Bearer ${key}` };
+    expect(effectOf(await handler(event))).toBe('Allow');
+  });
+
   it('lets admin imply execute, and grants parameterised routes with a wildcard', async () => {
     const { key } = await newKey({ scopes: ['agents:admin'] });
     const result = await handler(authorizerEvent('POST', '/demo/agents/{id}/execute', { token: key }));

@@ -360,6 +360,33 @@ describe('GET/PATCH/DELETE /v1/api-keys/{id}', () => {
     expect(after.body.updated_at).toBe(created.updated_at);
   });
 
+  it('refuses system scopes on a non-system key through PATCH too', async () => {
+    const { body: created } = await create({ name: 'a', scopes: ['agents:read'] });
+    const res = await call(
+      updateHandler,
+      byId('PATCH', '/v1/api-keys/{id}', created.id, { body: { scopes: ['agents:read', 'system:admin'] } }),
+    );
+    expect(res.status).toBe(400);
+    expect(res.body.error.details).toEqual([
+      { field: 'scopes.1', message: 'system:admin is for system keys only' },
+    ]);
+    const after = await call(getHandler, byId('GET', '/v1/api-keys/{id}', created.id));
+    expect(after.body.scopes).toEqual(['agents:read']);
+  });
+
+  it('revokes even while other changes race it', async () => {
+    const { body: created } = await create({ name: 'a', scopes: ['agents:read'] });
+    const patches = Array.from({ length: 5 }, (_, i) =>
+      call(updateHandler, byId('PATCH', '/v1/api-keys/{id}', created.id, { body: { name: `n${i}` } })),
+    );
+    const revoke = call(revokeHandler, byId('DELETE', '/v1/api-keys/{id}', created.id));
+    const [revoked] = await Promise.all([revoke, ...patches]);
+    expect(revoked.status).toBe(200);
+    expect(revoked.body.status).toBe('revoked');
+    const after = await call(getHandler, byId('GET', '/v1/api-keys/{id}', created.id));
+    expect(after.body.status).toBe('revoked');
+  });
+
   it('revokes permanently and idempotently; a revoked key cannot be enabled (409)', async () => {
     const { body: created } = await create({ name: 'a', scopes: ['agents:read'] });
     const first = await call(revokeHandler, byId('DELETE', '/v1/api-keys/{id}', created.id));

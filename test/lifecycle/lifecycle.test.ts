@@ -4,13 +4,16 @@
  */
 import {
   CreateSecretCommand,
+  DescribeSecretCommand,
   GetSecretValueCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import type { Actor } from '../../functions/domain/api-key';
+import { deriveAuditEntry } from '../../functions/domain/audit';
 import { hashSecret } from '../../functions/domain/hashing';
 import { parseToken } from '../../functions/domain/token';
 import { getKey } from '../../functions/repositories/keys-repository';
+import { rotationVersionId } from '../../functions/repositories/secret-destination';
 import { changeKey, createKey, revokeKey } from '../../functions/services/api-keys';
 import { rotateDueKeys, scanExpiries } from '../../functions/services/lifecycle';
 import { routeScopeMap } from '../../lib/declaration';
@@ -107,14 +110,17 @@ describe('expiry scanner', () => {
 });
 
 describe('scheduled rotation', () => {
-  async function destination(name: string): Promise<string> {
-    const out = await sm.send(new CreateSecretCommand({ Name: `latchkey/${name}`, SecretString: '{}' }));
+  async function destination(name: string, initial = '{"seed":true}'): Promise<string> {
+    const out = await sm.send(new CreateSecretCommand({ Name: `latchkey/${name}`, SecretString: initial }));
     if (!out.ARN) throw new Error('no ARN');
     return out.ARN;
   }
-  const tokenAt = async (arn: string) =>
-    JSON.parse((await sm.send(new GetSecretValueCommand({ SecretId: arn }))).SecretString ?? '{}')
-      .api_key as string;
+  const valueAt = async (arn: string, stage = 'AWSCURRENT') =>
+    (await sm.send(new GetSecretValueCommand({ SecretId: arn, VersionStage: stage }))).SecretString ?? '';
+  const tokenAt = async (arn: string, stage = 'AWSCURRENT') =>
+    JSON.parse(await valueAt(arn, stage)).api_key as string;
+  const stagesAt = async (arn: string) =>
+    (await sm.send(new DescribeSecretCommand({ SecretId: arn }))).VersionIdsToStages ?? {};
   const authorize = async (token: string) => {
     const { handler } = await import('../../functions/handlers/authorizer');
     return handler(authorizerEvent('GET', '/demo/agents', { token })).then(
@@ -123,7 +129,7 @@ describe('scheduled rotation', () => {
     );
   };
 
-  it('rotates due keys, delivers the token only to the destination, keeps the old one through grace', async () => {
+  it('stages the token, rotates, then promotes it: AWSCURRENT is the new token, AWSPREVIOUS the old value', async () => {
     const t0 = new Date();
     const arn = await destination(`rot-${Date.now()}`);
     const k = await make({ rotation: { every_days: 30, grace_period_seconds: 3600, destination: arn } }, t0);
@@ -134,6 +140,20 @@ describe('scheduled rotation', () => {
     const delivered = await tokenAt(arn);
     expect(parseToken(delivered)?.id).toBe(k.record.id);
     expect(delivered).not.toBe(k.key);
+    expect(await valueAt(arn, 'AWSPREVIOUS')).toBe('{"seed":true}');
+    expect(JSON.parse(await valueAt(arn))).toEqual({
+      key_id: k.record.id,
+      key_prefix: k.record.key_prefix,
+      api_key: delivered,
+      rotated_at: due.toISOString(),
+      previous_key_expires_at: new Date(due.getTime() + 3600_000).toISOString(),
+    });
+    // One version per rotation, named after it; nothing left pending.
+    const stages = await stagesAt(arn);
+    expect(Object.values(stages).flat().sort()).toEqual(['AWSCURRENT', 'AWSPREVIOUS']);
+    expect(
+      stages[rotationVersionId({ key_id: k.record.id, version: 2, rotated_at: due.toISOString() })],
+    ).toEqual(['AWSCURRENT']);
     // Grace is measured from the (injected) rotation time, which is in the future here.
     expect(await authorize(delivered)).toBe('Allow');
     expect(await authorize(k.key)).toBe('Allow');
@@ -141,11 +161,24 @@ describe('scheduled rotation', () => {
     expect((await rotateDueKeys(due)).rotated).not.toContain(k.record.id);
     const stored = await getKey(k.record.id);
     expect(stored?.rotation_due_at).toBe(new Date(due.getTime() + 30 * DAY).toISOString());
+    expect(stored?.secret_hash).toBe(hashSecret(parseToken(delivered)?.secret ?? ''));
+
+    // The next rotation: the first delivered token becomes AWSPREVIOUS, the original one is retired.
+    const next = new Date(due.getTime() + 31 * DAY);
+    expect((await rotateDueKeys(next)).rotated).toContain(k.record.id);
+    const second = await tokenAt(arn);
+    expect(second).not.toBe(delivered);
+    expect(await tokenAt(arn, 'AWSPREVIOUS')).toBe(delivered);
+    expect(await authorize(second)).toBe('Allow');
+    expect(await authorize(delivered)).toBe('Allow');
+    expect(await authorize(k.key)).not.toBe('Allow');
     // The token travels in no event.
-    expect(JSON.stringify(stack.events())).not.toContain(parseToken(delivered)?.secret);
+    for (const token of [delivered, second]) {
+      expect(JSON.stringify(stack.events())).not.toContain(parseToken(token)?.secret);
+    }
   });
 
-  it('gives one rotation when two rotators race on a key', async () => {
+  it('gives one rotation when two rotators race on a key at the same instant', async () => {
     const t0 = new Date();
     const arn = await destination(`race-${Date.now()}`);
     const k = await make({ rotation: { every_days: 1, grace_period_seconds: 60, destination: arn } }, t0);
@@ -153,22 +186,77 @@ describe('scheduled rotation', () => {
     const [a, b] = await Promise.all([rotateDueKeys(due), rotateDueKeys(due)]);
     const rotated = [...a.rotated, ...b.rotated].filter((id) => id === k.record.id);
     expect(rotated).toHaveLength(1);
+    expect([...a.skipped, ...b.skipped]).toContainEqual({
+      key_id: k.record.id,
+      reason: 'changed_concurrently',
+    });
     const stored = await getKey(k.record.id);
     expect(stored?.version).toBe(2);
     const delivered = parseToken(await tokenAt(arn));
     expect(stored?.secret_hash).toBe(hashSecret(delivered?.secret ?? ''));
+    expect(await valueAt(arn, 'AWSPREVIOUS')).toBe('{"seed":true}');
   });
 
-  it('undoes a rotation it cannot deliver: the old token stays current, retried later', async () => {
+  it('gives one rotation when two rotators race at different instants; the loser leaves nothing pending', async () => {
     const t0 = new Date();
-    const missing = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:latchkey/does-not-exist-AbCdEf';
-    const k = await make({ rotation: { every_days: 1, grace_period_seconds: 0, destination: missing } }, t0);
+    const arn = await destination(`race2-${Date.now()}`);
+    const k = await make({ rotation: { every_days: 1, grace_period_seconds: 60, destination: arn } }, t0);
+    const due = new Date(t0.getTime() + 2 * DAY);
+    const [a, b] = await Promise.all([rotateDueKeys(due), rotateDueKeys(new Date(due.getTime() + 1))]);
+    expect([...a.rotated, ...b.rotated].filter((id) => id === k.record.id)).toHaveLength(1);
+    const stored = await getKey(k.record.id);
+    expect(stored?.version).toBe(2);
+    const current = parseToken(await tokenAt(arn));
+    expect(stored?.secret_hash).toBe(hashSecret(current?.secret ?? ''));
+    expect(await authorize(await tokenAt(arn))).toBe('Allow');
+    const labels = Object.values(await stagesAt(arn)).flat();
+    expect(labels.sort()).toEqual(['AWSCURRENT', 'AWSPREVIOUS']);
+  });
+
+  it('rotates nothing when the destination cannot be written, and tries again a day later', async () => {
+    const t0 = new Date();
+    const missing = `arn:aws:secretsmanager:us-east-1:000000000000:secret:latchkey/does-not-exist-${Date.now()}-AbCdEf`;
+    const foreign = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:latchkey/elsewhere-AbCdEf';
+    const keys = [
+      await make({ rotation: { every_days: 1, grace_period_seconds: 0, destination: missing } }, t0),
+      await make({ rotation: { every_days: 1, grace_period_seconds: 0, destination: foreign } }, t0),
+    ];
+    const before = await Promise.all(keys.map((k) => getKey(k.record.id)));
     const due = new Date(t0.getTime() + 2 * DAY);
     const result = await rotateDueKeys(due);
-    expect(result.failed).toContainEqual({ key_id: k.record.id, reason: 'delivery_failed' });
-    expect(await authorize(k.key)).toBe('Allow');
-    const stored = await getKey(k.record.id);
-    expect(stored?.rotation_due_at).toBe(new Date(due.getTime() + 3600_000).toISOString());
+    for (const [i, k] of keys.entries()) {
+      expect(result.failed).toContainEqual({ key_id: k.record.id, reason: 'destination_unwritable' });
+      expect(result.rotated).not.toContain(k.record.id);
+      const after = await getKey(k.record.id);
+      // No rotation happened: same secret, never rotated, no previous secret, same change stamp.
+      expect(after?.secret_hash).toBe(before[i]?.secret_hash);
+      expect(after?.rotated_at).toBeUndefined();
+      expect(after?.previous_secret_hash).toBeUndefined();
+      expect(after?.last_change).toEqual(before[i]?.last_change);
+      expect(after?.updated_at).toBe(before[i]?.updated_at);
+      // The one write is the back-off, which the audit consumer does not record.
+      expect(after?.version).toBe(2);
+      expect(after?.rotation_due_at).toBe(new Date(due.getTime() + DAY).toISOString());
+      expect(
+        deriveAuditEntry({
+          eventId: 'e',
+          eventName: 'MODIFY',
+          oldImage: before[i] as never,
+          newImage: after as never,
+        }),
+      ).toEqual({ skip: expect.any(String) });
+      expect(await authorize(k.key)).toBe('Allow');
+    }
+    // Backed off: the next hourly run does not try again; a day later it does.
+    const again = await rotateDueKeys(new Date(due.getTime() + 3600_000));
+    expect(again.failed.map((f) => f.key_id)).not.toContain(keys[0]?.record.id);
+    const dayLater = await rotateDueKeys(new Date(due.getTime() + DAY));
+    expect(dayLater.failed).toContainEqual({ key_id: keys[0]?.record.id, reason: 'destination_unwritable' });
+    expect((await getKey(keys[0]?.record.id ?? ''))?.secret_hash).toBe(before[0]?.secret_hash);
+    const kinds = keys.flatMap((k) =>
+      eventsFor(k.record.id).map((e) => (e as { 'detail-type': string })['detail-type']),
+    );
+    expect(kinds).not.toContain('ApiKeyRotated');
   });
 
   it('does not rotate disabled or revoked keys', async () => {
@@ -182,5 +270,6 @@ describe('scheduled rotation', () => {
     const result = await rotateDueKeys(new Date(t0.getTime() + 2 * DAY));
     expect(result.rotated).not.toContain(disabled.record.id);
     expect(result.rotated).not.toContain(revoked.record.id);
+    expect(await valueAt(arn)).toBe('{"seed":true}');
   });
 });

@@ -1,4 +1,8 @@
 /** The local KMS, EventBridge and Secrets Manager endpoints, called with the real SDK clients. */
+
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
   DecryptCommand,
@@ -11,12 +15,17 @@ import {
 } from '@aws-sdk/client-kms';
 import {
   CreateSecretCommand,
+  DescribeSecretCommand,
   GetSecretValueCommand,
+  InvalidParameterException,
   PutSecretValueCommand,
+  ResourceExistsException,
   ResourceNotFoundException,
   SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import type { LocalEvent } from '../../local/eventbridge';
+import { localSecretsManager } from '../../local/secrets-manager';
 import type { LocalStack } from '../../local/stack';
 import { send, startTestStack } from '../support/local-stack';
 
@@ -158,23 +167,225 @@ describe('local EventBridge', () => {
 });
 
 describe('local Secrets Manager', () => {
+  let client: SecretsManagerClient;
+  beforeAll(() => {
+    client = new SecretsManagerClient({});
+  });
+  afterAll(() => client.destroy());
+  const token = (n: number) => `test-version-${String(n).padStart(4, '0')}-${'x'.repeat(20)}`;
+  const stagesOf = async (id: string) =>
+    (await client.send(new DescribeSecretCommand({ SecretId: id }))).VersionIdsToStages ?? {};
+  const valueAt = async (id: string, stage: string) =>
+    (await client.send(new GetSecretValueCommand({ SecretId: id, VersionStage: stage }))).SecretString;
+
   it('creates, updates and reads a secret', async () => {
-    const client = new SecretsManagerClient({});
-    try {
-      await client.send(new CreateSecretCommand({ Name: 'latchkey/demo', SecretString: 'v1' }));
-      await client.send(new PutSecretValueCommand({ SecretId: 'latchkey/demo', SecretString: 'v2' }));
-      const current = await client.send(new GetSecretValueCommand({ SecretId: 'latchkey/demo' }));
-      expect(current.SecretString).toBe('v2');
-      expect(current.VersionStages).toEqual(['AWSCURRENT']);
-      const previous = await client.send(
-        new GetSecretValueCommand({ SecretId: current.ARN, VersionStage: 'AWSPREVIOUS' }),
+    await client.send(new CreateSecretCommand({ Name: 'latchkey/demo', SecretString: 'v1' }));
+    await client.send(new PutSecretValueCommand({ SecretId: 'latchkey/demo', SecretString: 'v2' }));
+    const current = await client.send(new GetSecretValueCommand({ SecretId: 'latchkey/demo' }));
+    expect(current.SecretString).toBe('v2');
+    expect(current.VersionStages).toEqual(['AWSCURRENT']);
+    const previous = await client.send(
+      new GetSecretValueCommand({ SecretId: current.ARN, VersionStage: 'AWSPREVIOUS' }),
+    );
+    expect(previous.SecretString).toBe('v1');
+    await expect(
+      client.send(new PutSecretValueCommand({ SecretId: 'latchkey/missing', SecretString: 'x' })),
+    ).rejects.toBeInstanceOf(ResourceNotFoundException);
+    await expect(
+      client.send(new CreateSecretCommand({ Name: 'latchkey/demo', SecretString: 'again' })),
+    ).rejects.toBeInstanceOf(ResourceExistsException);
+  });
+
+  it('keeps versions with staging labels: stage as AWSPENDING, then promote to AWSCURRENT', async () => {
+    const created = await client.send(
+      new CreateSecretCommand({ Name: 'latchkey/staged', SecretString: 'v1', ClientRequestToken: token(1) }),
+    );
+    expect(created.VersionId).toBe(token(1));
+    const arn = created.ARN ?? '';
+    const staged = await client.send(
+      new PutSecretValueCommand({
+        SecretId: arn,
+        SecretString: 'v2',
+        ClientRequestToken: token(2),
+        VersionStages: ['AWSPENDING'],
+      }),
+    );
+    expect(staged).toMatchObject({ VersionId: token(2), VersionStages: ['AWSPENDING'] });
+    // Staging changes nothing for readers of AWSCURRENT.
+    expect(await valueAt(arn, 'AWSCURRENT')).toBe('v1');
+    expect(await valueAt(arn, 'AWSPENDING')).toBe('v2');
+    expect(await stagesOf(arn)).toEqual({ [token(1)]: ['AWSCURRENT'], [token(2)]: ['AWSPENDING'] });
+
+    // A second staging moves the label; the version it left has none (deprecated, still readable by id).
+    await client.send(
+      new PutSecretValueCommand({
+        SecretId: arn,
+        SecretString: 'v3',
+        ClientRequestToken: token(3),
+        VersionStages: ['AWSPENDING'],
+      }),
+    );
+    expect(await stagesOf(arn)).toEqual({ [token(1)]: ['AWSCURRENT'], [token(3)]: ['AWSPENDING'] });
+    const deprecated = await client.send(new GetSecretValueCommand({ SecretId: arn, VersionId: token(2) }));
+    expect(deprecated).toMatchObject({ SecretString: 'v2', VersionStages: [] });
+
+    // Promote: AWSCURRENT moves, the version it left becomes AWSPREVIOUS.
+    await client.send(
+      new UpdateSecretVersionStageCommand({
+        SecretId: arn,
+        VersionStage: 'AWSCURRENT',
+        MoveToVersionId: token(3),
+        RemoveFromVersionId: token(1),
+      }),
+    );
+    expect(await stagesOf(arn)).toEqual({
+      [token(1)]: ['AWSPREVIOUS'],
+      [token(3)]: ['AWSPENDING', 'AWSCURRENT'],
+    });
+    expect(await valueAt(arn, 'AWSCURRENT')).toBe('v3');
+    expect(await valueAt(arn, 'AWSPREVIOUS')).toBe('v1');
+    const byId = await client.send(
+      new GetSecretValueCommand({
+        SecretId: 'latchkey/staged',
+        VersionId: token(3),
+        VersionStage: 'AWSCURRENT',
+      }),
+    );
+    expect(byId.SecretString).toBe('v3');
+
+    // Removing a label other than AWSCURRENT needs only RemoveFromVersionId.
+    await client.send(
+      new UpdateSecretVersionStageCommand({
+        SecretId: arn,
+        VersionStage: 'AWSPENDING',
+        RemoveFromVersionId: token(3),
+      }),
+    );
+    expect(await stagesOf(arn)).toEqual({ [token(1)]: ['AWSPREVIOUS'], [token(3)]: ['AWSCURRENT'] });
+    await expect(valueAt(arn, 'AWSPENDING')).rejects.toBeInstanceOf(ResourceNotFoundException);
+
+    // A plain PutSecretValue is current at once; AWSPREVIOUS follows the version it replaced.
+    await client.send(
+      new PutSecretValueCommand({ SecretId: arn, SecretString: 'v4', ClientRequestToken: token(4) }),
+    );
+    expect(await stagesOf(arn)).toEqual({ [token(3)]: ['AWSPREVIOUS'], [token(4)]: ['AWSCURRENT'] });
+  });
+
+  it('refuses stage moves the real service refuses', async () => {
+    const { ARN } = await client.send(
+      new CreateSecretCommand({ Name: 'latchkey/moves', SecretString: 'v1', ClientRequestToken: token(11) }),
+    );
+    const arn = ARN ?? '';
+    await client.send(
+      new PutSecretValueCommand({
+        SecretId: arn,
+        SecretString: 'v2',
+        ClientRequestToken: token(12),
+        VersionStages: ['AWSPENDING'],
+      }),
+    );
+    const move = (input: { MoveToVersionId?: string; RemoveFromVersionId?: string; VersionStage?: string }) =>
+      client.send(
+        new UpdateSecretVersionStageCommand({ SecretId: arn, VersionStage: 'AWSCURRENT', ...input }),
       );
-      expect(previous.SecretString).toBe('v1');
-      await expect(
-        client.send(new PutSecretValueCommand({ SecretId: 'latchkey/missing', SecretString: 'x' })),
-      ).rejects.toBeInstanceOf(ResourceNotFoundException);
-    } finally {
-      client.destroy();
-    }
+    // AWSCURRENT is on token(11): moving it must name that version...
+    await expect(move({ MoveToVersionId: token(12) })).rejects.toBeInstanceOf(InvalidParameterException);
+    // ...and no other.
+    await expect(move({ MoveToVersionId: token(12), RemoveFromVersionId: token(12) })).rejects.toBeInstanceOf(
+      InvalidParameterException,
+    );
+    // AWSCURRENT cannot just be removed, and a label is removed only from the version that has it.
+    await expect(move({ RemoveFromVersionId: token(11) })).rejects.toBeInstanceOf(InvalidParameterException);
+    await expect(move({ VersionStage: 'AWSPENDING', RemoveFromVersionId: token(11) })).rejects.toBeInstanceOf(
+      InvalidParameterException,
+    );
+    await expect(move({ MoveToVersionId: token(99), RemoveFromVersionId: token(11) })).rejects.toBeInstanceOf(
+      ResourceNotFoundException,
+    );
+    // Nothing moved.
+    expect(await stagesOf(arn)).toEqual({ [token(11)]: ['AWSCURRENT'], [token(12)]: ['AWSPENDING'] });
+  });
+
+  it('treats a repeated ClientRequestToken as the same request, and refuses it with another value', async () => {
+    const { ARN } = await client.send(new CreateSecretCommand({ Name: 'latchkey/idem', SecretString: 'v1' }));
+    const arn = ARN ?? '';
+    const put = (value: string) =>
+      client.send(
+        new PutSecretValueCommand({
+          SecretId: arn,
+          SecretString: value,
+          ClientRequestToken: token(21),
+          VersionStages: ['AWSPENDING'],
+        }),
+      );
+    const first = await put('same');
+    const again = await put('same');
+    expect(again.VersionId).toBe(first.VersionId);
+    expect(Object.keys(await stagesOf(arn))).toHaveLength(2);
+    await expect(put('different')).rejects.toBeInstanceOf(ResourceExistsException);
+    expect(await valueAt(arn, 'AWSPENDING')).toBe('same');
+  });
+
+  it('makes the first version of a secret created without a value AWSCURRENT', async () => {
+    const { ARN, VersionId } = await client.send(new CreateSecretCommand({ Name: 'latchkey/empty' }));
+    expect(VersionId).toBeUndefined();
+    expect(await stagesOf(ARN ?? '')).toEqual({});
+    await expect(valueAt(ARN ?? '', 'AWSCURRENT')).rejects.toBeInstanceOf(ResourceNotFoundException);
+    const put = await client.send(
+      new PutSecretValueCommand({
+        SecretId: ARN,
+        SecretString: 'first',
+        ClientRequestToken: token(31),
+        VersionStages: ['AWSPENDING'],
+      }),
+    );
+    expect(put.VersionStages?.sort()).toEqual(['AWSCURRENT', 'AWSPENDING']);
+    expect(await valueAt(ARN ?? '', 'AWSCURRENT')).toBe('first');
+  });
+
+  it('upgrades a secrets.json written before versions had labels, and sets an unreadable one aside', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'latchkey-sm-'));
+    const file = join(dir, 'secrets.json');
+    const arn = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:latchkey/old-AbCdEf';
+    writeFileSync(
+      file,
+      JSON.stringify({
+        'latchkey/old': {
+          name: 'latchkey/old',
+          arn,
+          created_at: 1,
+          current: { version_id: token(41), secret_string: 'new', created_at: 2 },
+          previous: { version_id: token(40), secret_string: 'old', created_at: 1 },
+        },
+        junk: { nothing: true },
+      }),
+    );
+    const open = () => {
+      const { operations } = localSecretsManager({ file, region: 'us-east-1', accountId: '000000000000' });
+      return (op: string, input: Record<string, unknown>) => {
+        const operation = operations[op];
+        if (!operation) throw new Error(`no ${op}`);
+        return operation(input) as Record<string, unknown>;
+      };
+    };
+    const call = open();
+    expect(call('DescribeSecret', { SecretId: arn }).VersionIdsToStages).toEqual({
+      [token(40)]: ['AWSPREVIOUS'],
+      [token(41)]: ['AWSCURRENT'],
+    });
+    expect(
+      call('GetSecretValue', { SecretId: 'latchkey/old', VersionStage: 'AWSPREVIOUS' }).SecretString,
+    ).toBe('old');
+    const onDisk = JSON.parse(readFileSync(file, 'utf8'));
+    expect(Object.keys(onDisk)).toEqual(['latchkey/old']);
+    expect(onDisk['latchkey/old'].versions).toHaveLength(2);
+    // A fresh instance reads the upgraded file as it is.
+    expect(open()('GetSecretValue', { SecretId: arn }).SecretString).toBe('new');
+
+    writeFileSync(file, '{ not json');
+    const fresh = open();
+    expect(() => fresh('DescribeSecret', { SecretId: arn })).toThrow("can't find the specified secret");
+    expect(readFileSync(`${file}.unreadable`, 'utf8')).toBe('{ not json');
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({});
   });
 });
