@@ -3,7 +3,7 @@
  * refused without a read; otherwise one GetItem by id, then the pure decision in
  * `functions/domain/authorization.ts`. Any failure to read fails closed (401 via a thrown error).
  */
-import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
+import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent, Context } from 'aws-lambda';
 import { env } from '../../lib/declaration';
 import type { ApiKeyItem } from '../domain/api-key';
 import { type Decision, decide, grantedResources } from '../domain/authorization';
@@ -100,7 +100,9 @@ export async function authorize(
 
 export const handler = async (
   event: APIGatewayRequestAuthorizerEvent,
+  context?: Context,
 ): Promise<APIGatewayAuthorizerResult> => {
+  if (context) logger.addContext(context);
   const now = new Date();
   let outcome: Awaited<ReturnType<typeof authorize>>;
   try {

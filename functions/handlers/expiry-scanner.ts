@@ -1,9 +1,14 @@
 /** Scheduled: sends ApiKeyExpiring (once per threshold) and ApiKeyExpired (once) for each key. */
+import type { Context, ScheduledEvent } from 'aws-lambda';
 import { env } from '../../lib/declaration';
 import { parseThresholds, scanExpiries } from '../services/lifecycle';
 import { logger } from '../shared/logger';
 
-export const handler = async (): Promise<{ expiring: number; expired: number; failed: number }> => {
+export const handler = async (
+  _event?: ScheduledEvent,
+  context?: Context,
+): Promise<{ expiring: number; expired: number; failed: number }> => {
+  if (context) logger.addContext(context);
   const result = await scanExpiries(new Date(), parseThresholds(process.env[env.expiryThresholdsDays]));
   const summary = {
     expiring: result.expiring.length,

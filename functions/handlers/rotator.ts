@@ -1,8 +1,13 @@
-/** Scheduled: rotates keys whose rotation policy is due, delivering each new token to its destination. */
+/** Scheduled: rotates keys whose rotation policy is due, staging each new token in its destination first. */
+import type { Context, ScheduledEvent } from 'aws-lambda';
 import { rotateDueKeys } from '../services/lifecycle';
 import { logger } from '../shared/logger';
 
-export const handler = async (): Promise<{ rotated: number; skipped: number; failed: number }> => {
+export const handler = async (
+  _event?: ScheduledEvent,
+  context?: Context,
+): Promise<{ rotated: number; skipped: number; failed: number }> => {
+  if (context) logger.addContext(context);
   const result = await rotateDueKeys(new Date());
   const summary = {
     rotated: result.rotated.length,
@@ -10,7 +15,8 @@ export const handler = async (): Promise<{ rotated: number; skipped: number; fai
     failed: result.failed.length,
   };
   logger.info('Scheduled rotation done', summary);
-  // A failed delivery was undone and will be retried; surface it so the schedule's alarm sees it.
-  if (result.failed.length) throw new Error(`${result.failed.length} rotation(s) could not be delivered`);
+  // Failed rotations rotated nothing (or were undone) and will be retried; failing the run lets the
+  // schedule's alarm see them.
+  if (result.failed.length) throw new Error(`${result.failed.length} rotation(s) failed`);
   return summary;
 };
