@@ -186,10 +186,9 @@ describe('scheduled rotation', () => {
     const [a, b] = await Promise.all([rotateDueKeys(due), rotateDueKeys(due)]);
     const rotated = [...a.rotated, ...b.rotated].filter((id) => id === k.record.id);
     expect(rotated).toHaveLength(1);
-    expect([...a.skipped, ...b.skipped]).toContainEqual({
-      key_id: k.record.id,
-      reason: 'changed_concurrently',
-    });
+    // The loser either lost the conditional write (skipped) or queried after the winner had moved
+    // the key's due date (never saw it); either way it is no failure.
+    expect([...a.failed, ...b.failed].filter((f) => f.key_id === k.record.id)).toEqual([]);
     const stored = await getKey(k.record.id);
     expect(stored?.version).toBe(2);
     const delivered = parseToken(await tokenAt(arn));
