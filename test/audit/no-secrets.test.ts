@@ -2,48 +2,54 @@
  * No token, secret, secret hash or metadata content appears in any audit item, published event, log
  * line, dead-letter record or audit API response. Everything is captured while a key lives a full
  * life (created with metadata, used, refused, changed, rotated with grace, revoked), then searched.
+ *
+ * All of it runs against a real local stack: metadata is encrypted by the local KMS endpoint (so the
+ * keys table holds real ciphertext, searched for too), the consumer publishes to the local bus (the
+ * events searched are what `stack.events()` received), the consumer is fed the keys table's real
+ * stream records from DynamoDB Local, and the audit API is read through the signed gateway.
  */
 import { createHash } from 'node:crypto';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { DecryptCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { mockClient } from 'aws-sdk-client-mock';
 import { routeScopeMap } from '../../lib/declaration';
+import type { LocalStack } from '../../local/stack';
 import { deadLetterRecord } from '../../local/stream-records';
 import { fakeDateOnly } from '../support/clock';
-import { apiEvent, authorizerEvent, lambdaContext } from '../support/events';
+import { authorizerEvent, lambdaContext } from '../support/events';
+import { type HttpResponse, sendSigned, startTestStack } from '../support/local-stack';
 import { streamReader } from '../support/stream';
-import { useFreshTables } from '../support/tables';
 
-// Loud logs, set before any logger exists; the handlers are required below for that reason.
+// Loud logs, set before any logger exists; the handlers are required below for that reason. The
+// authorizer reads its route map when loaded, before the stack (which sets it too) starts.
 process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
 process.env.POWERTOOLS_LOGGER_LOG_EVENT = 'true';
 process.env.LATCHKEY_ROUTE_SCOPES = JSON.stringify(routeScopeMap());
-process.env.EVENT_BUS_NAME = 'latchkey';
-process.env.KMS_KEY_ID = 'alias/test';
+
+/** Binary values (Uint8Array, Buffer) are captured as base64, so ciphertext bytes are searchable. */
+function bytesAsBase64(_key: string, value: unknown): unknown {
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
+  const v = value as { type?: unknown; data?: unknown } | null;
+  if (v && typeof v === 'object' && v.type === 'Buffer' && Array.isArray(v.data))
+    return Buffer.from(v.data as number[]).toString('base64');
+  return value;
+}
 
 const captured: string[] = [];
 const capture = (...args: unknown[]) => {
   captured.push(
     args
       .map((a) =>
-        typeof a === 'string' ? a : a instanceof Uint8Array ? Buffer.from(a).toString() : JSON.stringify(a),
+        typeof a === 'string'
+          ? a
+          : a instanceof Uint8Array
+            ? Buffer.from(a).toString()
+            : JSON.stringify(a, bytesAsBase64),
       )
       .join(' '),
   );
 };
 
 const METADATA_MARKER = 'metadata-plaintext-7f3a';
-const CIPHERTEXT = Buffer.from('opaque-ciphertext-bytes-91c2');
-const kms = mockClient(KMSClient);
-kms.on(EncryptCommand).resolves({ CiphertextBlob: CIPHERTEXT });
-kms.on(DecryptCommand).resolves({ Plaintext: Buffer.from(JSON.stringify({ note: METADATA_MARKER })) });
-const eventBridge = mockClient(EventBridgeClient);
-eventBridge.on(PutEventsCommand).callsFake((input: unknown) => {
-  capture(input);
-  return { FailedEntryCount: 0, Entries: [{ EventId: 'x' }] };
-});
 
 const api =
   require('../../functions/services/api-keys') as typeof import('../../functions/services/api-keys');
@@ -51,24 +57,24 @@ const authorizer =
   require('../../functions/handlers/authorizer') as typeof import('../../functions/handlers/authorizer');
 const consumer =
   require('../../functions/handlers/audit-consumer') as typeof import('../../functions/handlers/audit-consumer');
-const keyAuditRoute =
-  require('../../functions/handlers/management/get-key-audit') as typeof import('../../functions/handlers/management/get-key-audit');
-const feedRoute =
-  require('../../functions/handlers/management/list-audit') as typeof import('../../functions/handlers/management/list-audit');
+const { decryptMetadata } =
+  require('../../functions/repositories/metadata-cipher') as typeof import('../../functions/repositories/metadata-cipher');
+
+let stack: LocalStack;
 
 beforeAll(async () => {
-  await useFreshTables();
+  stack = await startTestStack();
 });
 
-afterAll(() => {
+afterAll(async () => {
   jest.useRealTimers();
-  kms.restore();
-  eventBridge.restore();
+  await stack?.stop();
 });
 
 it('keeps every secret out of audit items, events, logs, dead letters and responses', async () => {
-  const names = process.env as Record<string, string>;
-  const stream = streamReader(names.KEYS_TABLE_NAME as string);
+  const admin = stack.credentials[0];
+  if (!admin) throw new Error('no local principal');
+  const stream = streamReader(stack.tables.KEYS_TABLE_NAME as string);
   const spies = [
     jest.spyOn(process.stdout, 'write').mockImplementation(((chunk: unknown) => {
       capture(chunk);
@@ -83,8 +89,10 @@ it('keeps every secret out of audit items, events, logs, dead letters and respon
     ),
   ];
   const tokens: string[] = [];
+  const ciphertexts = new Set<string>(); // base64, as the stream records carry binary attributes
+  let id = '';
   try {
-    const admin = {
+    const actor = {
       principal: 'arn:aws:iam::123456789012:user/admin',
       source_ip: '203.0.113.1',
       user_agent: 'cli',
@@ -100,10 +108,10 @@ it('keeps every secret out of audit items, events, logs, dead letters and respon
         key_type: 'workspace',
         metadata: { note: METADATA_MARKER },
       } as never,
-      admin,
+      actor,
     );
     tokens.push(created.key);
-    const id = created.record.id;
+    id = created.record.id;
     const req = (method: string, token?: string) =>
       authorizer.handler(authorizerEvent(method, '/demo/agents', token === undefined ? {} : { token }));
     await req('GET', created.key); // allowed
@@ -114,19 +122,25 @@ it('keeps every secret out of audit items, events, logs, dead letters and respon
     await api.changeKey(
       id,
       { scopes: ['agents:read', 'agents:write'], metadata: { note: `${METADATA_MARKER}-2` } },
-      admin,
+      actor,
     );
-    const rotated = await api.rotateKey(id, 3600, admin);
+    const rotated = await api.rotateKey(id, 3600, actor);
     tokens.push(rotated.key);
     await req('GET', created.key); // the previous secret, inside its grace period
     jest.setSystemTime(start + 60_000);
     await req('GET', rotated.key); // next minute: flushes the used entry
-    await api.revokeKey(id, admin);
+    await api.revokeKey(id, actor);
     await req('GET', rotated.key).catch(() => undefined); // 403 revoked
 
     const records = await stream.next();
-    expect(records.length).toBe(4);
-    await consumer.handler({ Records: records }, lambdaContext);
+    expect(records.map((r) => r.eventName)).toEqual(['INSERT', 'MODIFY', 'MODIFY', 'MODIFY']);
+    for (const r of records) {
+      const blob = r.dynamodb?.NewImage?.metadata_ciphertext?.B;
+      if (blob) ciphertexts.add(blob);
+    }
+    // The local KMS made the ciphertext: one per metadata version (creation, change).
+    expect(ciphertexts.size).toBe(2);
+    expect(await consumer.handler({ Records: records }, lambdaContext)).toEqual({ batchItemFailures: [] });
     // A poison copy of a real record (its image holds the hashes) fails, is logged, and dead-lettered.
     const poison: DynamoDBRecord = structuredClone(records[2] as DynamoDBRecord);
     poison.eventID = 'poison';
@@ -142,25 +156,35 @@ it('keeps every secret out of audit items, events, logs, dead letters and respon
       }),
     );
 
+    // What the consumer put on the local bus, as a rule target would receive it.
+    const events = stack.events();
+    capture(events);
+    expect(
+      events
+        .filter((e) => (e.detail as { key_id?: string } | null)?.key_id === id)
+        .map((e) => e['detail-type']),
+    ).toEqual(['ApiKeyCreated', 'ApiKeyRotated', 'ApiKeyRevoked']);
+
     const db = new DynamoDBClient({});
-    const audit = await db.send(new ScanCommand({ TableName: names.AUDIT_TABLE_NAME }));
+    const audit = await db.send(
+      new ScanCommand({ TableName: stack.tables.AUDIT_TABLE_NAME, ConsistentRead: true }),
+    );
     db.destroy();
     capture(audit.Items);
     // 4 changes, 3 refusals (403, bad checksum, revoked), 1 used minute.
     expect(audit.Items?.length).toBe(8);
-    const res1 = await keyAuditRoute.handler(
-      apiEvent('GET', '/v1/api-keys/{id}/audit', { params: { id }, query: { limit: '100' } }),
-      lambdaContext,
-    );
-    const res2 = await feedRoute.handler(
-      apiEvent('GET', '/v1/audit', { query: { organization_id: 'acme' } }),
-      lambdaContext,
-    );
-    capture(res1.body, res2.body);
-    const names2 = (JSON.parse(res1.body) as { items: { event_name: string }[] }).items.map(
-      (i) => i.event_name,
-    );
-    expect(new Set(names2)).toEqual(
+
+    // The audit API, through the signed gateway.
+    const read = async (path: string, query: string): Promise<HttpResponse> => {
+      const res = await sendSigned(stack.url, { principal: admin, path, query });
+      capture(res.text, res.headers);
+      expect(res.status).toBe(200);
+      return res;
+    };
+    const res1 = await read(`/v1/api-keys/${id}/audit`, 'limit=100');
+    const res2 = await read('/v1/audit', 'organization_id=acme');
+    const byKey = res1.json<{ items: { event_name: string }[] }>().items.map((i) => i.event_name);
+    expect(new Set(byKey)).toEqual(
       new Set([
         'admin.api_key_created',
         'admin.api_key_scope_changed',
@@ -170,6 +194,15 @@ it('keeps every secret out of audit items, events, logs, dead letters and respon
         'admin.api_key_used',
       ]),
     );
+    // The feed holds every entry of the organization (the bad-checksum refusal names none).
+    const acme = (audit.Items ?? []).filter((i) => i.organization_id?.S === 'acme').map((i) => i.event_id?.S);
+    expect(acme).toHaveLength(7);
+    expect(
+      res2
+        .json<{ items: { event_id: string }[] }>()
+        .items.map((i) => i.event_id)
+        .sort(),
+    ).toEqual(acme.sort());
   } finally {
     for (const s of spies) s.mockRestore();
     stream.close();
@@ -186,12 +219,19 @@ it('keeps every secret out of audit items, events, logs, dead letters and respon
     expect(secret).toHaveLength(43);
     return [token, secret, createHash('sha256').update(secret, 'utf8').digest('hex')];
   });
-  needles.push(
-    METADATA_MARKER,
-    CIPHERTEXT.toString('base64'),
-    CIPHERTEXT.toString(),
-    'secret_hash',
-    'metadata_ciphertext',
-  );
+  needles.push(METADATA_MARKER, 'secret_hash', 'metadata_ciphertext');
+  for (const blob of ciphertexts) {
+    const bytes = Buffer.from(blob, 'base64');
+    needles.push(blob, bytes.toString('base64url'), bytes.toString('hex'));
+  }
   for (const needle of needles) expect(haystack.includes(needle) ? needle : null).toBeNull();
+
+  // The needles are real ciphertext: they decrypt, with the key's context, to the metadata.
+  const plaintexts = await Promise.all(
+    [...ciphertexts].map((b) =>
+      decryptMetadata(Buffer.from(b, 'base64'), { key_id: id, organization_id: 'acme' }),
+    ),
+  );
+  expect(plaintexts).toEqual([{ note: METADATA_MARKER }, { note: `${METADATA_MARKER}-2` }]);
+  for (const b of ciphertexts) expect(Buffer.from(b, 'base64').includes(METADATA_MARKER)).toBe(false);
 });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { LocalStack } from '../../local/stack';
 import { localWorkers } from '../../local/workers';
-import { startTestStack } from '../support/local-stack';
+import { sendSigned, startTestStack } from '../support/local-stack';
 
 const run = promisify(execFile);
 let stack: LocalStack;
@@ -22,25 +22,30 @@ function walkthroughBlock(): string {
   return match[1];
 }
 
+/** What one run of the walkthrough printed, and the id of the key it created (both tests read it). */
+let stdout = '';
+let id = '';
+
 beforeAll(async () => {
   stack = await startTestStack({ workers: localWorkers() });
   workdir = mkdtempSync(join(tmpdir(), 'latchkey-walkthrough-'));
-});
+  const admin = stack.credentials[0];
+  if (!admin) throw new Error('no local principal');
+  // Run once here, not in a test, so each test below also passes when run alone (`-t`).
+  ({ stdout } = await run('bash', ['-euo', 'pipefail', '-c', walkthroughBlock()], {
+    cwd: workdir,
+    env: { ...process.env, URL: stack.url, AK: admin.access_key_id, SK: admin.secret_access_key },
+    timeout: 60_000,
+  }));
+  id = /created ([0-9A-Za-z]{12})/.exec(stdout)?.[1] ?? '';
+}, 90_000);
 afterAll(async () => {
   await stack?.stop();
   if (workdir) rmSync(workdir, { recursive: true, force: true });
 });
 
-it('the README walkthrough creates, uses, rotates and revokes a key', async () => {
-  const admin = stack.credentials[0];
-  if (!admin) throw new Error('no local principal');
-  const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', walkthroughBlock()], {
-    cwd: workdir,
-    env: { ...process.env, URL: stack.url, AK: admin.access_key_id, SK: admin.secret_access_key },
-    timeout: 60_000,
-  });
-  const id = /created ([0-9A-Za-z]{12})/.exec(stdout)?.[1];
-  expect(id).toBeDefined();
+it('the README walkthrough creates, uses, rotates and revokes a key', () => {
+  expect(id).toMatch(/^[0-9A-Za-z]{12}$/);
   // Step 2: the demo route echoes the authorizer context; the missing scope is a 403.
   expect(stdout).toContain(`"key_id":"${id}"`);
   expect(stdout).toContain('"scopes":["agents:read","metrics:read"]');
@@ -55,14 +60,14 @@ it('the README walkthrough creates, uses, rotates and revokes a key', async () =
 });
 
 it('the audit trail records the walkthrough through the stream, newest first', async () => {
-  const { sendSigned } = await import('../support/local-stack');
   const admin = stack.credentials[0];
   if (!admin) throw new Error('no local principal');
-  const list = await sendSigned(stack.url, { principal: admin, path: '/v1/api-keys', query: 'limit=1' });
-  const id = (list.json<{ items: { id: string }[] }>().items[0] ?? { id: '' }).id;
+  // The key the walkthrough created, by the id it printed (not "the newest key").
+  expect(id).toMatch(/^[0-9A-Za-z]{12}$/);
   let names: string[] = [];
   for (let i = 0; i < 50; i++) {
     const res = await sendSigned(stack.url, { principal: admin, path: `/v1/api-keys/${id}/audit` });
+    expect(res.status).toBe(200);
     names = res.json<{ items: { event_name: string }[] }>().items.map((e) => e.event_name);
     if (names.includes('admin.api_key_deleted')) break;
     await new Promise((r) => setTimeout(r, 100));
