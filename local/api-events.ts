@@ -11,6 +11,7 @@ import type {
 } from 'aws-lambda';
 import type { RouteDeclaration } from '../lib/declaration';
 import { LOCAL_ACCOUNT_ID, type LocalPrincipal } from './credentials';
+import type { ParsedQuery } from './sigv4';
 
 export const STAGE = 'local';
 export const API_ID = 'local';
@@ -19,9 +20,15 @@ export interface GatewayRequest {
   readonly requestId: string;
   readonly receivedAt: Date;
   readonly method: string;
-  /** As received, percent-encoded, without the query. */
+  /**
+   * Percent-encoded as received, without the query, and normalized as the router matched it (one
+   * trailing slash removed): the event's `path` and the authorizer's `methodArn` come from it, so
+   * the policy the authorizer returns for `/a/b` also covers a request for `/a/b/`.
+   */
   readonly path: string;
   readonly rawQuery: string;
+  /** `parseQuery(rawQuery)`: the same parse the SigV4 check signed, never a second parser. */
+  readonly query: ParsedQuery;
   readonly rawHeaders: readonly string[];
   readonly body: Buffer;
   readonly sourceIp: string;
@@ -61,10 +68,10 @@ function headersOf(req: GatewayRequest) {
   return { single, multi, header };
 }
 
-function queryOf(rawQuery: string) {
-  if (!rawQuery) return { single: null, multi: null };
-  const multi: Record<string, string[]> = {};
-  for (const [k, v] of new URLSearchParams(rawQuery)) multi[k] = [...(multi[k] ?? []), v];
+function queryOf(query: ParsedQuery) {
+  const multi: Record<string, string[]> = Object.fromEntries(
+    Object.entries(query).map(([k, v]) => [k, Array.isArray(v) ? v : [v]]),
+  );
   if (Object.keys(multi).length === 0) return { single: null, multi: null };
   const single = Object.fromEntries(Object.entries(multi).map(([k, v]) => [k, v[v.length - 1] ?? '']));
   return { single, multi };
@@ -134,7 +141,7 @@ function requestContext<A>(
 
 function common(req: GatewayRequest) {
   const headers = headersOf(req);
-  const query = queryOf(req.rawQuery);
+  const query = queryOf(req.query);
   return {
     headers,
     base: {

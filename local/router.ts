@@ -6,6 +6,8 @@ export type RouteMatch =
       readonly kind: 'route';
       readonly route: RouteDeclaration;
       readonly pathParameters: Record<string, string>;
+      /** The path the route matched: one trailing slash removed, as API Gateway does. */
+      readonly path: string;
     }
   /** The path is a declared resource, but not with this method. */
   | { readonly kind: 'method-not-declared' }
@@ -34,14 +36,18 @@ function matchPath(template: string, path: string): Record<string, string> | und
   return params;
 }
 
+/** API Gateway ignores one trailing slash on a resource path. */
+export function normalizePath(rawPath: string): string {
+  return rawPath.length > 1 && rawPath.endsWith('/') ? rawPath.slice(0, -1) : rawPath;
+}
+
 export function matchRoute(routes: readonly RouteDeclaration[], method: string, rawPath: string): RouteMatch {
-  // API Gateway ignores one trailing slash on a resource path.
-  const path = rawPath.length > 1 && rawPath.endsWith('/') ? rawPath.slice(0, -1) : rawPath;
+  const path = normalizePath(rawPath);
   let pathKnown = false;
   for (const route of routes) {
     const pathParameters = matchPath(route.path, path);
     if (!pathParameters) continue;
-    if (route.method === method) return { kind: 'route', route, pathParameters };
+    if (route.method === method) return { kind: 'route', route, pathParameters, path };
     pathKnown = true;
   }
   return pathKnown ? { kind: 'method-not-declared' } : { kind: 'none' };

@@ -4,10 +4,10 @@
  * clock skew, then sign the request again with the principal's secret over exactly the headers the
  * client signed and compare in constant time. Messages and error types copy API Gateway's.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { HttpRequest } from '@smithy/protocol-http';
-import { SignatureV4 } from '@smithy/signature-v4';
+import { createScope, getSigningKey, SignatureV4 } from '@smithy/signature-v4';
 
 export interface SigningPrincipal {
   readonly access_key_id: string;
@@ -20,6 +20,11 @@ export interface ReceivedRequest {
   readonly path: string;
   /** The query exactly as received, without `?`. */
   readonly rawQuery: string;
+  /**
+   * `parseQuery(rawQuery)`, when the caller parsed it already: the gateway parses once and hands
+   * the same object to the handler's event, so the handler sees exactly what the signature covers.
+   */
+  readonly query?: ParsedQuery | null;
   /** `IncomingMessage.rawHeaders`: name/value pairs in arrival order. */
   readonly rawHeaders: readonly string[];
   readonly body: Buffer;
@@ -50,7 +55,10 @@ interface Claim {
   readonly terminator: string;
   readonly signedHeaders: readonly string[];
   readonly signature: string;
+  /** The request time as sent: `X-Amz-Date` (header or query), else the `Date` header. */
   readonly amzDate: string | undefined;
+  /** Which header carried it (header auth only); it must be one of the signed headers. */
+  readonly dateHeader?: 'x-amz-date' | 'date';
   readonly expiresSeconds?: number;
 }
 
@@ -68,9 +76,19 @@ export function headerMap(rawHeaders: readonly string[]): Map<string, string> {
   return map;
 }
 
-/** Query pairs decoded once (the signer encodes them again canonically); `null` when malformed. */
-export function parseQuery(rawQuery: string): Record<string, string | string[]> | null {
-  const query: Record<string, string | string[]> = {};
+/** Query parameters by name, values in arrival order; a name sent once has a plain string. */
+export type ParsedQuery = Record<string, string | string[]>;
+
+/**
+ * The one query parser of the local gateway: the SigV4 check signs what it returns (the signer
+ * encodes it again canonically) and the Lambda events' `queryStringParameters` /
+ * `multiValueQueryStringParameters` are built from the same result, so a handler can only see the
+ * values the signature covered. Percent-decoding only, like API Gateway REST: `+` stays `+` (not a
+ * space, as `URLSearchParams` would make it). `null` when a pair is not valid percent-encoding.
+ */
+export function parseQuery(rawQuery: string): ParsedQuery | null {
+  // No prototype: `__proto__` or `constructor` are ordinary parameter names here.
+  const query: ParsedQuery = Object.create(null);
   try {
     for (const pair of rawQuery.split('&')) {
       if (!pair) continue;
@@ -93,7 +111,10 @@ function fromCredential(credential: string) {
   return { accessKeyId, scopeDate, region, service, terminator };
 }
 
-function headerClaim(authorization: string, amzDate: string | undefined): Claim | string {
+function headerClaim(authorization: string, headers: Map<string, string>): Claim | string {
+  // API Gateway takes the request time from X-Amz-Date, else from the standard Date header.
+  const dateHeader = headers.has('x-amz-date') ? 'x-amz-date' : headers.has('date') ? 'date' : undefined;
+  const amzDate = dateHeader ? headers.get(dateHeader) : undefined;
   const [algorithm, ...rest] = authorization.trim().split(/\s+/);
   const params = new Map<string, string>();
   for (const part of rest.join(' ').split(',')) {
@@ -116,6 +137,7 @@ function headerClaim(authorization: string, amzDate: string | undefined): Claim 
     signedHeaders: (params.get('SignedHeaders') ?? '').split(';'),
     signature: params.get('Signature') ?? '',
     amzDate,
+    ...(dateHeader ? { dateHeader } : {}),
   };
 }
 
@@ -146,6 +168,21 @@ function queryClaim(query: Record<string, string | string[]>): Claim | string {
     amzDate: one('X-Amz-Date'),
     expiresSeconds: expires,
   };
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** An HTTP `Date` (IMF-fixdate, `Tue, 02 Jan 2024 03:04:05 GMT`) → Date; undefined when malformed. */
+export function parseHttpDate(value: string): Date | undefined {
+  const m = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d{2}) (\w{3}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT$/.exec(
+    value,
+  );
+  const month = MONTHS.indexOf(m?.[2] ?? '');
+  if (!m || month < 0) return undefined;
+  const date = new Date(
+    Date.UTC(Number(m[3]), month, Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6])),
+  );
+  return Number.isNaN(date.getTime()) || date.getUTCDate() !== Number(m[1]) ? undefined : date;
 }
 
 /** `20240102T030405Z` → Date; undefined when malformed. */
@@ -179,55 +216,85 @@ function checkTime(claim: Claim, signedAt: Date, now: Date): string | undefined 
   return undefined;
 }
 
+/** Exposes the SDK signer's canonical request (path and query canonicalisation) to the verifier. */
+class CanonicalRequests extends SignatureV4 {
+  canonicalRequest(request: HttpRequest, headers: Record<string, string>, payloadHash: string): string {
+    return this.createCanonicalRequest(request, headers, payloadHash);
+  }
+}
+
+const sha256Hex = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
+
 async function expectedSignature(
   claim: Claim,
   principal: SigningPrincipal,
   request: ReceivedRequest,
   headers: Map<string, string>,
-  query: Record<string, string | string[]>,
+  query: ParsedQuery,
   signedAt: Date,
 ): Promise<string | undefined> {
-  const signer = new SignatureV4({
-    credentials: { accessKeyId: principal.access_key_id, secretAccessKey: principal.secret_access_key },
+  const credentials = {
+    accessKeyId: principal.access_key_id,
+    secretAccessKey: principal.secret_access_key,
+  };
+  const signer = new CanonicalRequests({
+    credentials,
     region: claim.region,
     service: claim.service,
     sha256: Sha256,
     applyChecksum: false,
   });
-  const signed: Record<string, string> = {};
-  for (const name of claim.signedHeaders) {
-    const value = headers.get(name);
-    if (value !== undefined) signed[name] = value;
-  }
   const base = {
     method: request.method,
     protocol: 'http:',
     hostname: headers.get('host') ?? '',
     path: request.path,
-    headers: signed,
     body: request.body.length ? request.body : undefined,
   };
-  const signableHeaders = new Set(claim.signedHeaders);
   if (claim.presigned) {
+    const signed: Record<string, string> = {};
+    for (const name of claim.signedHeaders) {
+      const value = headers.get(name);
+      if (value !== undefined) signed[name] = value;
+    }
     // The signer adds the X-Amz-* auth parameters itself; give it the rest of the query.
     const rest = Object.fromEntries(
       Object.entries(query).filter(
         ([k]) => !/^x-amz-(algorithm|credential|date|expires|signedheaders|signature)$/i.test(k),
       ),
     );
-    const out = await signer.presign(new HttpRequest({ ...base, query: rest }), {
+    const out = await signer.presign(new HttpRequest({ ...base, headers: signed, query: rest }), {
       signingDate: signedAt,
       expiresIn: claim.expiresSeconds ?? 0,
-      signableHeaders,
+      signableHeaders: new Set(claim.signedHeaders),
     });
     const sig = out.query?.['X-Amz-Signature'];
     return typeof sig === 'string' ? sig : undefined;
   }
-  const out = await signer.sign(new HttpRequest({ ...base, query }), {
-    signingDate: signedAt,
-    signableHeaders,
-  });
-  return /Signature=([0-9a-f]+)/.exec(out.headers.authorization ?? '')?.[1];
+  // Header auth: canonical headers are exactly the ones the client listed (the SDK's sign() would
+  // replace a signed `Date` with its own X-Amz-Date), the rest is the SDK's canonicalisation.
+  const canonicalHeaders: Record<string, string> = {};
+  for (const name of claim.signedHeaders) {
+    const value = headers.get(name);
+    if (value === undefined) return undefined;
+    canonicalHeaders[name] = value.replace(/\s+/g, ' ');
+  }
+  // The caller checked any x-amz-content-sha256 against the body: the payload hash is the body's.
+  const canonical = signer.canonicalRequest(
+    new HttpRequest({ ...base, headers: canonicalHeaders, query }),
+    canonicalHeaders,
+    sha256Hex(request.body),
+  );
+  const longDate = amz(signedAt);
+  const shortDate = longDate.slice(0, 8);
+  const stringToSign = [
+    ALGORITHM,
+    longDate,
+    createScope(shortDate, claim.region, claim.service),
+    sha256Hex(canonical),
+  ].join('\n');
+  const key = await getSigningKey(Sha256, credentials, shortDate, claim.region, claim.service);
+  return createHmac('sha256', key).update(stringToSign).digest('hex');
 }
 
 function sameSignature(a: string, b: string): boolean {
@@ -241,14 +308,14 @@ export async function verifySigV4<P extends SigningPrincipal>(
   options: SigV4Options<P>,
 ): Promise<SigV4Result<P>> {
   const headers = headerMap(request.rawHeaders);
-  const query = parseQuery(request.rawQuery);
+  const query = request.query === undefined ? parseQuery(request.rawQuery) : request.query;
   if (!query) return fail('InvalidSignatureException', MISMATCH);
   const authorization = headers.get('authorization');
   const presigned = !authorization && query['X-Amz-Signature'] !== undefined;
   if (!authorization && !presigned)
     return fail('MissingAuthenticationTokenException', 'Missing Authentication Token');
 
-  const claim = authorization ? headerClaim(authorization, headers.get('x-amz-date')) : queryClaim(query);
+  const claim = authorization ? headerClaim(authorization, headers) : queryClaim(query);
   if (typeof claim === 'string') return fail('IncompleteSignatureException', claim);
   if (claim.terminator !== 'aws4_request' || !/^\d{8}$/.test(claim.scopeDate)) {
     return fail(
@@ -274,14 +341,19 @@ export async function verifySigV4<P extends SigningPrincipal>(
       "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.",
     );
   }
-  const signedAt = parseAmzDate(claim.amzDate ?? '');
+  const signedAt =
+    parseAmzDate(claim.amzDate ?? '') ??
+    (claim.dateHeader === 'date' ? parseHttpDate(claim.amzDate ?? '') : undefined);
   if (!signedAt) return fail('IncompleteSignatureException', `Date must be in ISO-8601 'basic format'.`);
-  if (claim.amzDate?.slice(0, 8) !== claim.scopeDate) {
+  if (amz(signedAt).slice(0, 8) !== claim.scopeDate) {
     return fail(
       'InvalidSignatureException',
-      `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${claim.scopeDate}' != '${claim.amzDate?.slice(0, 8)}', from '${claim.amzDate}'.`,
+      `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${claim.scopeDate}' != '${amz(signedAt).slice(0, 8)}', from '${claim.amzDate}'.`,
     );
   }
+  // The request time is part of what is signed: a header carrying it must be a signed header.
+  if (claim.dateHeader && !claim.signedHeaders.includes(claim.dateHeader))
+    return fail('InvalidSignatureException', MISMATCH);
   const stale = checkTime(claim, signedAt, options.now?.() ?? new Date());
   if (stale) return fail('InvalidSignatureException', stale);
 

@@ -1,7 +1,9 @@
 /**
  * `npm start`: the local stack on 127.0.0.1 (gateway on PORT or 3000, DynamoDB Local on
  * DYNAMODB_PORT or 8000), data under `.local/` (or LATCHKEY_LOCAL_DIR) unless `--in-memory`.
- * Ctrl-C stops everything, DynamoDB Local included.
+ * Ctrl-C (SIGINT), SIGTERM and SIGHUP stop everything, DynamoDB Local included; another signal a
+ * second or more later exits at once (DynamoDB Local is still killed, on `exit`). The npm script is `exec tsx ...` so
+ * that npm's SIGTERM reaches tsx (which relays it here) rather than stopping at `sh`.
  */
 import { join, relative } from 'node:path';
 import { type LocalPrincipal, loadOrCreateCredentials } from './credentials';
@@ -70,10 +72,35 @@ async function main(): Promise<void> {
   const dataDir = process.env.LATCHKEY_LOCAL_DIR ?? defaultDataDir();
   assertJava();
 
+  // Signals are handled from here on, startup included: a signal while the stack is starting stops
+  // it as soon as it is up (the default action would kill node without its `exit` handlers).
+  let stack: LocalStack | undefined;
+  let stoppingSince: number | undefined;
+  const stopAndExit = (running: LocalStack) =>
+    running.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(error);
+        process.exit(1);
+      },
+    );
+  const shutdown = (signal: string) => {
+    if (stoppingSince !== undefined) {
+      // Ctrl-C reaches every process of the terminal's group and npm forwards it once more, so one
+      // key press can arrive twice: only a signal a second or more later means "exit now".
+      if (Date.now() - stoppingSince < 1000) return;
+      process.exit(1);
+    }
+    stoppingSince = Date.now();
+    console.log(`\n${signal}: stopping the local stack...`);
+    if (stack) void stopAndExit(stack);
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => shutdown(signal));
+
   // Credentials are configuration, not data: kept even with --in-memory so the curl example stays valid.
   const credentialsFile = join(dataDir, 'credentials.json');
   const { principals, created } = loadOrCreateCredentials(credentialsFile);
-  const stack: LocalStack = await startLocalStack({
+  stack = await startLocalStack({
     port,
     dynamoPort,
     dataDir,
@@ -82,22 +109,7 @@ async function main(): Promise<void> {
     envFile: join(dataDir, 'env.json'),
     workers: localWorkers(),
   });
-
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) process.exit(1);
-    stopping = true;
-    console.log(`\n${signal}: stopping the local stack...`);
-    stack.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        console.error(error);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  if (stoppingSince !== undefined) return void stopAndExit(stack);
 
   printCredentials(principals, credentialsFile, created, stack.url);
   console.log(

@@ -41,9 +41,11 @@ describe('persistent local stack', () => {
       kms.destroy();
       const admin = first.credentials[0];
       if (!admin) throw new Error('no admin');
-      expect(
-        (await sendSigned(first.url, { principal: admin, path: '/v1/api-keys/scopes' })).status,
-      ).not.toBe(403);
+      const scopes = await sendSigned(first.url, { principal: admin, path: '/v1/api-keys/scopes' });
+      expect(scopes.status).toBe(200);
+      expect(scopes.json<{ items: { scope: string }[] }>().items.map((e) => e.scope)).toContain(
+        'agents:read',
+      );
     } finally {
       await first.stop();
     }
