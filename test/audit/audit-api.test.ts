@@ -1,12 +1,11 @@
 /** GET /v1/api-keys/{id}/audit and GET /v1/audit: newest first, paginated, filtered through indexes. */
-import type { Actor } from '../../functions/domain/api-key';
 import type { AuditEntry } from '../../functions/domain/audit';
 import { handler as getKeyAudit } from '../../functions/handlers/management/get-key-audit';
 import { handler as listAudit } from '../../functions/handlers/management/list-audit';
 import { putAuditEntry } from '../../functions/repositories/audit-repository';
-import { createKey } from '../../functions/services/api-keys';
 import { dynamodb } from '../../functions/shared/clients';
 import { apiEvent, lambdaContext } from '../support/events';
+import { newTestKey } from '../support/keys';
 import { useFreshTables } from '../support/tables';
 
 const alice = 'arn:aws:iam::123456789012:user/alice';
@@ -65,20 +64,7 @@ function entry(n: number, key: string, over: Partial<AuditEntry> = {}): AuditEnt
 
 beforeAll(async () => {
   await useFreshTables();
-  const actor: Actor = { principal: alice };
-  const make = async () =>
-    (
-      await createKey(
-        {
-          name: 'k',
-          scopes: ['agents:read'],
-          environment: 'development',
-          organization_id: 'acme',
-          key_type: 'workspace',
-        } as never,
-        actor,
-      )
-    ).record.id;
+  const make = async () => (await newTestKey('k', {}, { principal: alice })).record.id;
   keyA = await make();
   keyB = await make();
   // 20 entries for A, 10 for B, interleaved in time; 5 in another organization.

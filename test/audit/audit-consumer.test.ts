@@ -4,79 +4,18 @@
  * and what it publishes lands on the local stack's EventBridge bus (`stack.events()`). The cases
  * that need an injected failure (a write, a publish) are in `audit-consumer-errors.test.ts`.
  */
-import { DeleteItemCommand, DynamoDBClient, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { DeleteItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
-import type { Actor } from '../../functions/domain/api-key';
-import { handler } from '../../functions/handlers/audit-consumer';
-import { changeKey, createKey, revokeKey, rotateKey } from '../../functions/services/api-keys';
-import type { LocalEvent } from '../../local/eventbridge';
-import type { LocalStack } from '../../local/stack';
+import { changeKey, revokeKey, rotateKey } from '../../functions/services/api-keys';
 import { deadLetterRecord } from '../../local/stream-records';
-import { lambdaContext } from '../support/events';
-import { startTestStack } from '../support/local-stack';
-import { streamReader } from '../support/stream';
+import { useConsumerHarness } from '../support/audit-consumer';
+import { newTestKey, TEST_ACTOR } from '../support/keys';
 
-const actor: Actor = {
-  principal: 'arn:aws:iam::123456789012:user/admin',
-  source_ip: '203.0.113.5',
-  user_agent: 'aws-cli/2',
-  request_id: 'req-1',
-};
-let stack: LocalStack;
-let db: DynamoDBClient;
-let stream: ReturnType<typeof streamReader>;
-
-async function auditItems(): Promise<Record<string, unknown>[]> {
-  const out = await db.send(
-    new ScanCommand({ TableName: stack.tables.AUDIT_TABLE_NAME, ConsistentRead: true }),
-  );
-  return (out.Items ?? []).map((i) => unmarshall(i));
-}
-
-/** What the local bus received about one key, in order. */
-const eventsFor = (keyId: string): LocalEvent[] =>
-  stack.events().filter((e) => (e.detail as { key_id?: string }).key_id === keyId);
-
-const run = (records: DynamoDBRecord[]) => handler({ Records: records }, lambdaContext);
-
-async function newKey(name = 'consumer') {
-  return createKey(
-    {
-      name,
-      scopes: ['agents:read'],
-      environment: 'development',
-      organization_id: 'acme',
-      key_type: 'workspace',
-    } as never,
-    actor,
-  );
-}
-
-beforeAll(async () => {
-  stack = await startTestStack();
-  process.env.AUDIT_RETENTION_DAYS = '30';
-  db = new DynamoDBClient({});
-  stream = streamReader(stack.tables.KEYS_TABLE_NAME as string);
-});
-
-beforeEach(async () => {
-  await stream.next(); // start each test after everything earlier ones wrote
-  for (const item of await auditItems()) {
-    await db.send(
-      new DeleteItemCommand({
-        TableName: stack.tables.AUDIT_TABLE_NAME,
-        Key: { pk: { S: String(item.pk) }, sk: { S: String(item.sk) } },
-      }),
-    );
-  }
-});
-
-afterAll(async () => {
-  stream?.close();
-  db?.destroy();
-  await stack?.stop();
-});
+const actor = TEST_ACTOR;
+process.env.AUDIT_RETENTION_DAYS = '30';
+const h = useConsumerHarness();
+const { auditItems, eventsFor, run } = h;
+const newKey = (name = 'consumer') => newTestKey(name);
 
 describe('audit consumer', () => {
   it('writes exactly one entry per change and publishes created/rotated/revoked', async () => {
@@ -86,7 +25,7 @@ describe('audit consumer', () => {
     await rotateKey(record.id, 3600, actor);
     await revokeKey(record.id, actor);
     await revokeKey(record.id, actor); // repeating a revoke changes nothing, so audits nothing
-    const records = await stream.next();
+    const records = await h.stream.next();
     expect(records).toHaveLength(5);
 
     expect(await run(records)).toEqual({ batchItemFailures: [] });
@@ -153,7 +92,7 @@ describe('audit consumer', () => {
   it('reports a poison record without blocking the records after it', async () => {
     const { record } = await newKey('poison');
     await changeKey(record.id, { name: 'after-poison' }, actor);
-    const [good1, good2] = await stream.next();
+    const [good1, good2] = await h.stream.next();
     if (!good1 || !good2) throw new Error('expected two records');
     const poison: DynamoDBRecord = structuredClone(good1);
     poison.eventID = 'poison-1';
@@ -186,18 +125,18 @@ describe('audit consumer', () => {
   it('skips stream records that are not admin changes', async () => {
     const { record } = await newKey('skips');
     // A write that does not restamp last_change (e.g. last_used_at), then a REMOVE (TTL or maintenance).
-    await db.send(
+    await h.db.send(
       new UpdateItemCommand({
-        TableName: stack.tables.KEYS_TABLE_NAME,
+        TableName: h.stack.tables.KEYS_TABLE_NAME,
         Key: { id: { S: record.id } },
         UpdateExpression: 'SET last_used_at = :t',
         ExpressionAttributeValues: { ':t': { S: new Date().toISOString() } },
       }),
     );
-    await db.send(
-      new DeleteItemCommand({ TableName: stack.tables.KEYS_TABLE_NAME, Key: { id: { S: record.id } } }),
+    await h.db.send(
+      new DeleteItemCommand({ TableName: h.stack.tables.KEYS_TABLE_NAME, Key: { id: { S: record.id } } }),
     );
-    const records = await stream.next();
+    const records = await h.stream.next();
     expect(records.map((r) => r.eventName)).toEqual(['INSERT', 'MODIFY', 'REMOVE']);
     expect(await run(records)).toEqual({ batchItemFailures: [] });
     expect((await auditItems()).map((i) => i.event_name)).toEqual(['admin.api_key_created']);
