@@ -1,12 +1,14 @@
 /**
  * Runs declared functions in-process: each `fn.entry` is required once, lazily, and its `handler`
- * called with a Lambda-like context and the function's declared timeout.
+ * called with a Lambda-like context and the function's declared timeout, as that function for local
+ * IAM (`iam.ts`): its AWS calls may do only what its declared `access` allows.
  */
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { Context } from 'aws-lambda';
 import type { FunctionDeclaration } from '../lib/declaration';
 import { LOCAL_ACCOUNT_ID } from './credentials';
+import { asFunction, enforceOnFunctionClients } from './iam';
 
 export const REPO_ROOT = resolve(__dirname, '..');
 
@@ -39,7 +41,11 @@ function context(fn: FunctionDeclaration, region: string, deadline: number): Con
   };
 }
 
-export function localLambdas(region = 'us-east-1'): LocalLambdas {
+/** `log` gets one line per call local IAM denies (the local stack passes its own log). */
+export function localLambdas(
+  region = 'us-east-1',
+  log: (line: string) => void = (line) => console.error(`[local] ${line}`),
+): LocalLambdas {
   const loaded = new Map<string, Handler>();
 
   function load(fn: FunctionDeclaration): Handler {
@@ -49,6 +55,7 @@ export function localLambdas(region = 'us-east-1'): LocalLambdas {
     const mod = require(resolve(REPO_ROOT, fn.entry)) as { handler?: unknown };
     if (typeof mod.handler !== 'function') throw new Error(`${fn.entry} does not export a handler function`);
     const handler = mod.handler as Handler;
+    enforceOnFunctionClients();
     loaded.set(fn.name, handler);
     return handler;
   }
@@ -66,7 +73,11 @@ export function localLambdas(region = 'us-east-1'): LocalLambdas {
       });
       try {
         return await Promise.race([
-          Promise.resolve(handler(event, context(fn, region, Date.now() + timeoutMs))),
+          Promise.resolve(
+            asFunction({ fn, region, log }, () =>
+              handler(event, context(fn, region, Date.now() + timeoutMs)),
+            ),
+          ),
           timeout,
         ]);
       } finally {

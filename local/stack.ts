@@ -190,7 +190,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       (persistDir
         ? loadOrCreateCredentials(join(persistDir, 'credentials.json')).principals
         : generatePrincipals());
-    const lambdas = localLambdas(REGION);
+    const lambdas = localLambdas(REGION, log);
     const endpoint = dynamoEndpoint;
 
     const gateway: Gateway = await startGateway({

@@ -1,8 +1,8 @@
 /**
  * `npm start`: the local stack on 127.0.0.1 (gateway on PORT or 3000, DynamoDB Local on
  * DYNAMODB_PORT or 8000), data under `.local/` (or LATCHKEY_LOCAL_DIR) unless `--in-memory`.
- * Ctrl-C (SIGINT), SIGTERM and SIGHUP stop everything, DynamoDB Local included; another signal a
- * second or more later exits at once (DynamoDB Local is still killed, on `exit`). The npm script is `exec tsx ...` so
+ * Ctrl-C (SIGINT), SIGTERM and SIGHUP stop everything, DynamoDB Local included; a stop that hangs
+ * for 15 s exits anyway (DynamoDB Local is still killed, on `exit`). The npm script is `exec tsx ...` so
  * that npm's SIGTERM reaches tsx (which relays it here) rather than stopping at `sh`.
  */
 import { join, relative } from 'node:path';
@@ -85,14 +85,16 @@ async function main(): Promise<void> {
       },
     );
   const shutdown = (signal: string) => {
-    if (stoppingSince !== undefined) {
-      // Ctrl-C reaches every process of the terminal's group and npm forwards it once more, so one
-      // key press can arrive twice: only a signal a second or more later means "exit now".
-      if (Date.now() - stoppingSince < 1000) return;
-      process.exit(1);
-    }
+    // Ctrl-C reaches every process of the terminal's group and npm forwards it once more, so one key
+    // press can arrive twice, at any interval: later signals never interrupt a graceful stop. If the
+    // stop hangs, the watchdog exits anyway (DynamoDB Local is still killed, on `exit`).
+    if (stoppingSince !== undefined) return;
     stoppingSince = Date.now();
     console.log(`\n${signal}: stopping the local stack...`);
+    setTimeout(() => {
+      console.error('The local stack did not stop within 15 s; exiting.');
+      process.exit(1);
+    }, 15_000).unref();
     if (stack) void stopAndExit(stack);
   };
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => shutdown(signal));

@@ -3,7 +3,7 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { type DomainEvent, EVENT_SOURCE } from '../domain/events';
 import { eventBusName } from '../shared/config';
 
-const eventBridge = new EventBridgeClient({});
+export const eventBridge = new EventBridgeClient({});
 
 export class PublishError extends Error {}
 

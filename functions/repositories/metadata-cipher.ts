@@ -5,7 +5,7 @@
 import { DecryptCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import { kmsKeyId } from '../shared/config';
 
-const kms = new KMSClient({});
+export const kms = new KMSClient({});
 
 export interface MetadataContext {
   readonly key_id: string;

@@ -19,7 +19,7 @@ import {
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 
-const secretsManager = new SecretsManagerClient({});
+export const secretsManager = new SecretsManagerClient({});
 
 export const CURRENT = 'AWSCURRENT';
 export const PENDING = 'AWSPENDING';

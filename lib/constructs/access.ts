@@ -4,17 +4,11 @@ import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct, type IConstruct } from 'constructs';
+import { ACCESS_GRANTS, METADATA_CONTEXT_KEY, ROTATION_SECRET_PREFIX } from '../access-model';
 import { type Access, type TableId, tables } from '../declaration';
 
-/**
- * Destinations the rotator may write new secrets to: Secrets Manager secrets whose name starts with
- * `latchkey/` (e.g. `latchkey/<team>/<key id>`). Names are chosen by key owners after deploy, so
- * the grant is a name prefix; a secret outside it can never receive a Latchkey token.
- */
-export const ROTATION_SECRET_PREFIX = 'latchkey/';
-
-/** The encryption context key every metadata ciphertext carries (`functions/repositories/metadata-cipher.ts`). */
-export const METADATA_CONTEXT_KEY = 'key_id';
+// Re-exported: other constructs (and users of this module) name them from here.
+export { METADATA_CONTEXT_KEY, ROTATION_SECRET_PREFIX } from '../access-model';
 
 export interface AccessResources {
   /**
@@ -35,42 +29,6 @@ export interface AccessResources {
   readonly eventBus?: events.IEventBus;
 }
 
-interface TableGrant {
-  readonly table: TableId;
-  readonly actions: readonly string[];
-  /** Whether DynamoDB reads (true) or writes (false) the table key for these actions. */
-  readonly read: boolean;
-  /** Whether the grant covers the table's indexes (Query) or only the table itself. */
-  readonly indexes: boolean;
-}
-
-/**
- * Exact DynamoDB actions per declared access. Deliberately absent everywhere: DeleteItem (keys are
- * revoked, never deleted; counters expire by TTL), BatchGetItem, BatchWriteItem and Scan. `get` is
- * GetItem on the table only, so a function that fetches one key by id (the authorizer above all)
- * cannot list keys through an index. The audit table gets PutItem and Query only: nobody can change
- * or remove an audit entry (SPEC §2).
- */
-const TABLE_GRANTS: Partial<Record<Access, TableGrant>> = {
-  'keys:get': { table: 'keys', actions: ['dynamodb:GetItem'], read: true, indexes: false },
-  'keys:query': { table: 'keys', actions: ['dynamodb:Query'], read: true, indexes: true },
-  'keys:write': {
-    table: 'keys',
-    actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
-    read: false,
-    indexes: false,
-  },
-  'counters:get': { table: 'counters', actions: ['dynamodb:GetItem'], read: true, indexes: false },
-  'counters:write': {
-    table: 'counters',
-    actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
-    read: false,
-    indexes: false,
-  },
-  'audit:query': { table: 'audit', actions: ['dynamodb:Query'], read: true, indexes: true },
-  'audit:write': { table: 'audit', actions: ['dynamodb:PutItem'], read: false, indexes: false },
-};
-
 /** What DynamoDB asks KMS for, on the caller's behalf, to read or write a customer-managed-key table. */
 const TABLE_KEY_ACTIONS = {
   read: ['kms:Decrypt', 'kms:DescribeKey'],
@@ -83,8 +41,8 @@ function need<T>(value: T | undefined, access: Access, what: string): T {
 }
 
 /**
- * Grants `grantee` exactly the declared `access` (the one mapping from `Access` to IAM, used for
- * every function).
+ * Grants `grantee` exactly the declared `access`, as `ACCESS_GRANTS` (`lib/access-model.ts`) defines
+ * it: the one mapping from `Access` to IAM, used for every function and enforced by the local stack.
  *
  * The stack's single key encrypts both the tables and key metadata, so table-key grants carry
  * `kms:ViaService = dynamodb.<region>`: a function that may read the keys table still cannot call
@@ -98,51 +56,49 @@ export function grantAccess(
 ): void {
   const stack = Stack.of(grantee);
   for (const a of access) {
-    const tableGrant = TABLE_GRANTS[a];
-    if (tableGrant) {
-      const table = resources.tables[tableGrant.table];
-      // Indexes are named one by one (from the declaration) rather than `index/*`.
-      const indexArns = tableGrant.indexes
-        ? tables[tableGrant.table].indexes.map((i) => `${table.tableArn}/index/${i.name}`)
-        : [];
-      iam.Grant.addToPrincipal({
-        grantee,
-        actions: [...tableGrant.actions],
-        resourceArns: [table.tableArn, ...indexArns],
-      });
-      if (table.encryptionKey) {
+    const grant = ACCESS_GRANTS[a];
+    switch (grant.service) {
+      case 'dynamodb': {
+        const table = resources.tables[grant.table];
+        // Indexes are named one by one (from the declaration) rather than `index/*`.
+        const indexArns = grant.indexes
+          ? tables[grant.table].indexes.map((i) => `${table.tableArn}/index/${i.name}`)
+          : [];
         iam.Grant.addToPrincipal({
           grantee,
-          actions: tableGrant.read ? TABLE_KEY_ACTIONS.read : TABLE_KEY_ACTIONS.write,
-          resourceArns: [table.encryptionKey.keyArn],
-          conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${table.env.region}.amazonaws.com` } },
+          actions: [...grant.actions],
+          resourceArns: [table.tableArn, ...indexArns],
         });
+        if (table.encryptionKey) {
+          iam.Grant.addToPrincipal({
+            grantee,
+            actions: grant.read ? TABLE_KEY_ACTIONS.read : TABLE_KEY_ACTIONS.write,
+            resourceArns: [table.encryptionKey.keyArn],
+            conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${table.env.region}.amazonaws.com` } },
+          });
+        }
+        break;
       }
-      continue;
-    }
-    switch (a) {
-      case 'kms:encrypt':
-      case 'kms:decrypt':
+      case 'kms':
         iam.Grant.addToPrincipal({
           grantee,
-          actions: [a === 'kms:encrypt' ? 'kms:Encrypt' : 'kms:Decrypt'],
+          actions: [...grant.actions],
           resourceArns: [need(resources.metadataKey, a, 'metadataKey').keyArn],
           conditions: { 'ForAnyValue:StringEquals': { 'kms:EncryptionContextKeys': METADATA_CONTEXT_KEY } },
         });
         break;
-      case 'events:put':
-        need(resources.eventBus, a, 'eventBus').grantPutEventsTo(grantee);
-        break;
-      case 'secrets:write':
+      case 'events':
+        // What `eventBus.grantPutEventsTo` does for a grantee with a role, with the model's actions.
         iam.Grant.addToPrincipal({
           grantee,
-          // Secrets Manager's staged rotation: stage (PutSecretValue as AWSPENDING), find the current
-          // version (DescribeSecret), promote (UpdateSecretVersionStage). No GetSecretValue.
-          actions: [
-            'secretsmanager:DescribeSecret',
-            'secretsmanager:PutSecretValue',
-            'secretsmanager:UpdateSecretVersionStage',
-          ],
+          actions: [...grant.actions],
+          resourceArns: [need(resources.eventBus, a, 'eventBus').eventBusArn],
+        });
+        break;
+      case 'secretsmanager':
+        iam.Grant.addToPrincipal({
+          grantee,
+          actions: [...grant.actions],
           resourceArns: [
             stack.formatArn({
               service: 'secretsmanager',

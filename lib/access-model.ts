@@ -1,0 +1,119 @@
+/**
+ * What each declared `Access` allows: the exact IAM actions, and on which resources. Pure data with
+ * no CDK import, so the same table serves `lib/constructs/access.ts` (the IAM grants on AWS) and
+ * `local/iam.ts` (the same grants enforced on the local stack). Nothing else keeps a second list.
+ */
+import type { Access, TableId } from './declaration';
+
+/**
+ * Destinations the rotator may write new secrets to: Secrets Manager secrets whose name starts with
+ * `latchkey/` (e.g. `latchkey/<team>/<key id>`). Names are chosen by key owners after deploy, so
+ * the grant is a name prefix; a secret outside it can never receive a Latchkey token.
+ */
+export const ROTATION_SECRET_PREFIX = 'latchkey/';
+
+/** The encryption context key every metadata ciphertext carries (`functions/repositories/metadata-cipher.ts`). */
+export const METADATA_CONTEXT_KEY = 'key_id';
+
+/** DynamoDB actions on one declared table. */
+export interface TableGrant {
+  readonly service: 'dynamodb';
+  readonly table: TableId;
+  readonly actions: readonly string[];
+  /** Whether DynamoDB reads (true) or writes (false) the table key for these actions. */
+  readonly read: boolean;
+  /** Whether the grant covers the table's declared indexes (Query) or only the table itself. */
+  readonly indexes: boolean;
+}
+
+/** Direct KMS calls on the metadata key, only with an encryption context naming `METADATA_CONTEXT_KEY`. */
+export interface KmsGrant {
+  readonly service: 'kms';
+  readonly actions: readonly string[];
+}
+
+/** Calls on the domain event bus. */
+export interface EventsGrant {
+  readonly service: 'events';
+  readonly actions: readonly string[];
+}
+
+/** Calls on Secrets Manager secrets named `ROTATION_SECRET_PREFIX*`. */
+export interface SecretsGrant {
+  readonly service: 'secretsmanager';
+  readonly actions: readonly string[];
+}
+
+export type Grant = TableGrant | KmsGrant | EventsGrant | SecretsGrant;
+
+/**
+ * Exact actions per declared access. Deliberately absent everywhere: DeleteItem (keys are revoked,
+ * never deleted; counters expire by TTL), BatchGetItem, BatchWriteItem and Scan. `get` is GetItem
+ * on the table only, so a function that fetches one key by id (the authorizer above all) cannot
+ * list keys through an index. The audit table gets PutItem and Query only: nobody can change or
+ * remove an audit entry (SPEC §2).
+ */
+export const ACCESS_GRANTS: Readonly<Record<Access, Grant>> = {
+  'keys:get': {
+    service: 'dynamodb',
+    table: 'keys',
+    actions: ['dynamodb:GetItem'],
+    read: true,
+    indexes: false,
+  },
+  'keys:query': {
+    service: 'dynamodb',
+    table: 'keys',
+    actions: ['dynamodb:Query'],
+    read: true,
+    indexes: true,
+  },
+  'keys:write': {
+    service: 'dynamodb',
+    table: 'keys',
+    actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+    read: false,
+    indexes: false,
+  },
+  'counters:get': {
+    service: 'dynamodb',
+    table: 'counters',
+    actions: ['dynamodb:GetItem'],
+    read: true,
+    indexes: false,
+  },
+  'counters:write': {
+    service: 'dynamodb',
+    table: 'counters',
+    actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+    read: false,
+    indexes: false,
+  },
+  'audit:query': {
+    service: 'dynamodb',
+    table: 'audit',
+    actions: ['dynamodb:Query'],
+    read: true,
+    indexes: true,
+  },
+  'audit:write': {
+    service: 'dynamodb',
+    table: 'audit',
+    actions: ['dynamodb:PutItem'],
+    read: false,
+    indexes: false,
+  },
+  'kms:encrypt': { service: 'kms', actions: ['kms:Encrypt'] },
+  'kms:decrypt': { service: 'kms', actions: ['kms:Decrypt'] },
+  'events:put': { service: 'events', actions: ['events:PutEvents'] },
+  // Secrets Manager's staged rotation: stage (PutSecretValue as AWSPENDING), find the current
+  // version (DescribeSecret), promote (UpdateSecretVersionStage). No GetSecretValue.
+  'secrets:write': {
+    service: 'secretsmanager',
+    actions: [
+      'secretsmanager:DescribeSecret',
+      'secretsmanager:PutSecretValue',
+      'secretsmanager:UpdateSecretVersionStage',
+    ],
+  },
+};
