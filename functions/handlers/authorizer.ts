@@ -11,6 +11,7 @@ import { type ParsedToken, parseToken } from '../domain/token';
 import { getKey } from '../repositories/keys-repository';
 import { recordDenial, recordUse } from '../services/access-audit';
 import { apiEnvironment } from '../shared/config';
+import { headerOf } from '../shared/headers';
 import { logger } from '../shared/logger';
 
 function routeScopes(): Record<string, string> {
@@ -21,20 +22,15 @@ function routeScopes(): Record<string, string> {
 // Parsed once per execution environment; the map is fixed at deploy time.
 const ROUTE_SCOPES = routeScopes();
 
-function header(event: APIGatewayRequestAuthorizerEvent, name: string): string | undefined {
-  for (const [k, v] of Object.entries(event.headers ?? {})) if (k.toLowerCase() === name && v) return v;
-  return undefined;
-}
-
 /**
  * `Authorization: Bearer <token>`, or `X-API-Key: <token>` when there is no Authorization header.
  * An Authorization header always wins, and must be Bearer: with the authorizer cache on, it is the
  * cache key, so a token taken from any other header could be served from someone else's entry.
  */
 export function presentedToken(event: APIGatewayRequestAuthorizerEvent): string | undefined {
-  const auth = header(event, 'authorization');
+  const auth = headerOf(event.headers, 'authorization');
   if (auth !== undefined) return /^Bearer\s+(\S+)\s*$/i.exec(auth)?.[1];
-  return header(event, 'x-api-key')?.trim() || undefined;
+  return headerOf(event.headers, 'x-api-key')?.trim() || undefined;
 }
 
 function unauthorized(): never {

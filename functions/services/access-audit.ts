@@ -10,6 +10,7 @@ import { denialEntry, usedEntry } from '../domain/audit';
 import type { ParsedToken } from '../domain/token';
 import { addAllowedCount, putAuditEntry, usedMarkerKey } from '../repositories/audit-repository';
 import { claimMarker, MINUTE_MS } from '../repositories/counters-repository';
+import { headerOf } from '../shared/headers';
 import { logger } from '../shared/logger';
 
 // ---- Authorizer: refusals --------------------------------------------------------------------------
@@ -19,11 +20,6 @@ export interface Refusal {
   readonly reason: string;
   readonly token?: Pick<ParsedToken, 'id' | 'prefix'> | undefined;
   readonly key?: Pick<ApiKeyItem, 'organization_id' | 'workspace_id'> | undefined;
-}
-
-function headerOf(event: APIGatewayRequestAuthorizerEvent, name: string): string | undefined {
-  for (const [k, v] of Object.entries(event.headers ?? {})) if (k.toLowerCase() === name && v) return v;
-  return undefined;
 }
 
 /**
@@ -45,7 +41,7 @@ export async function recordDenial(
         reason: refusal.reason,
         route: `${event.httpMethod} ${event.resource}`,
         sourceIp: identity?.sourceIp || undefined,
-        userAgent: (headerOf(event, 'user-agent') ?? identity?.userAgent ?? undefined)?.slice(0, 512),
+        userAgent: (headerOf(event.headers, 'user-agent') ?? identity?.userAgent ?? undefined)?.slice(0, 512),
         requestId: event.requestContext?.requestId || undefined,
         keyId: refusal.token?.id,
         keyPrefix: refusal.token?.prefix,

@@ -21,6 +21,7 @@ import {
   ValidationError,
 } from '../domain/errors';
 import { apiKeysEnabled } from './config';
+import { headerOf } from './headers';
 import { logger } from './logger';
 
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -76,13 +77,6 @@ function parse<T>(schema: ZodType<T>, value: unknown, where: string): T {
   return result.data;
 }
 
-function header(event: APIGatewayProxyEvent, name: string): string | undefined {
-  const wanted = name.toLowerCase();
-  for (const [k, v] of Object.entries(event.headers ?? {}))
-    if (k.toLowerCase() === wanted) return v ?? undefined;
-  return undefined;
-}
-
 function readJsonBody(event: APIGatewayProxyEvent): unknown {
   const raw = event.body ?? '';
   const bytes = event.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
@@ -90,7 +84,7 @@ function readJsonBody(event: APIGatewayProxyEvent): unknown {
     throw new PayloadTooLargeError(`Request body is ${bytes.length} bytes; the limit is ${MAX_BODY_BYTES}.`);
   }
   if (bytes.length === 0) return undefined;
-  const contentType = header(event, 'content-type') ?? '';
+  const contentType = headerOf(event.headers, 'content-type') ?? '';
   if (!/^application\/([a-z0-9.+-]*\+)?json\s*(;|$)/i.test(contentType)) {
     throw new UnsupportedMediaTypeError(
       `Content-Type must be application/json (got ${contentType ? JSON.stringify(contentType) : 'none'}).`,
