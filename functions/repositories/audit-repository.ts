@@ -8,13 +8,13 @@
  * token for no known key) are simply not in it.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { PutCommand, QueryCommand, type QueryCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { env } from '../../lib/declaration';
 import { type AuditEntry, auditPartition, auditSortKey } from '../domain/audit';
-import { ValidationError } from '../domain/errors';
 import { dynamodb } from '../shared/clients';
 import { tableName } from '../shared/config';
 import { minuteSk, usagePk } from './counters-repository';
+import { checkStartKey, type Page, queryPage } from './paging';
 
 // Matches the `latchkey:auditRetentionDays` default in lib/config.ts, for when the env is unset.
 export const DEFAULT_RETENTION_DAYS = 400;
@@ -66,10 +66,7 @@ export async function putAuditEntry(entry: AuditEntry): Promise<'written' | 'dup
   }
 }
 
-export interface AuditPage {
-  readonly items: AuditItem[];
-  readonly lastKey?: Record<string, unknown>;
-}
+export type AuditPage = Page<AuditItem>;
 
 export interface AuditFilter {
   readonly organization_id: string;
@@ -89,6 +86,7 @@ export function queryKeyAudit(
 ): Promise<AuditPage> {
   return queryPage(
     {
+      TableName: tableName('audit'),
       KeyConditionExpression: '#pk = :pk',
       ExpressionAttributeNames: { '#pk': 'pk' },
       ExpressionAttributeValues: { ':pk': `KEY#${keyId}` },
@@ -154,6 +152,7 @@ export function queryAudit(
   }
   return queryPage(
     {
+      TableName: tableName('audit'),
       ...(index ? { IndexName: index } : {}),
       KeyConditionExpression: keyCondition,
       ExpressionAttributeNames: names,
@@ -164,68 +163,6 @@ export function queryAudit(
     limit,
     checkStartKey(startKey, partition, keyAttrs, range),
   );
-}
-
-/**
- * A `next_token` must be a key of this very query (same partition, inside the range): DynamoDB
- * would reject any other as a 500, and a token must never widen what a query can read.
- */
-function checkStartKey(
-  startKey: Record<string, string> | undefined,
-  partition: Record<string, string>,
-  keyAttrs: readonly string[],
-  range: { from?: string | undefined; to?: string | undefined } = {},
-): Record<string, string> | undefined {
-  if (!startKey) return undefined;
-  const sk = startKey.sk ?? '';
-  const ok =
-    Object.keys(startKey).length === keyAttrs.length &&
-    keyAttrs.every((a) => typeof startKey[a] === 'string') &&
-    Object.entries(partition).every(([a, v]) => startKey[a] === v) &&
-    (!range.from || sk >= range.from) &&
-    (!range.to || sk <= range.to);
-  if (!ok) {
-    throw new ValidationError('Invalid next_token', [
-      { field: 'next_token', message: 'does not belong to this query' },
-    ]);
-  }
-  return startKey;
-}
-
-async function queryPage(
-  input: Omit<QueryCommandInput, 'TableName'>,
-  keyAttrs: readonly string[],
-  limit: number,
-  startKey: Record<string, unknown> | undefined,
-): Promise<AuditPage> {
-  const items: AuditItem[] = [];
-  let exclusiveStartKey = startKey;
-  const filtered = input.FilterExpression !== undefined;
-  // Bounded: a sparse filter may need several index pages to fill one API page.
-  for (let round = 0; round < 20; round++) {
-    const out = await dynamodb.send(
-      new QueryCommand({
-        ...input,
-        TableName: tableName('audit'),
-        ScanIndexForward: false,
-        Limit: limit - items.length + (filtered ? 25 : 0),
-        ...(exclusiveStartKey ? { ExclusiveStartKey: exclusiveStartKey } : {}),
-      }),
-    );
-    const page = (out.Items ?? []) as AuditItem[];
-    for (const [i, item] of page.entries()) {
-      items.push(item);
-      if (items.length === limit) {
-        // More may follow unless this was the query's very last item.
-        if (!out.LastEvaluatedKey && i === page.length - 1) return { items };
-        const record = item as unknown as Record<string, unknown>;
-        return { items, lastKey: Object.fromEntries(keyAttrs.map((a) => [a, record[a]])) };
-      }
-    }
-    exclusiveStartKey = out.LastEvaluatedKey;
-    if (!exclusiveStartKey) return { items };
-  }
-  return exclusiveStartKey ? { items, lastKey: exclusiveStartKey } : { items };
 }
 
 /**

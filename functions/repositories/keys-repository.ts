@@ -12,9 +12,10 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { ApiKeyItem } from '../domain/api-key';
-import { ConflictError, ValidationError } from '../domain/errors';
+import { ConflictError } from '../domain/errors';
 import { dynamodb } from '../shared/clients';
 import { tableName } from '../shared/config';
+import { checkStartKey, type Page, queryPage } from './paging';
 
 export class KeyIdTakenError extends Error {}
 
@@ -114,11 +115,7 @@ export interface ListFilter {
   readonly workspace_id?: string;
 }
 
-export interface ListPage {
-  readonly items: ApiKeyItem[];
-  /** The key of the last returned item, when more may follow. */
-  readonly lastKey?: Record<string, unknown>;
-}
+export type ListPage = Page<ApiKeyItem>;
 
 /** Which index serves a list: the narrowest one the filter names; never a Scan. */
 function indexFor(filter: ListFilter): { index: string; pk: string; value: string } {
@@ -134,17 +131,6 @@ const INDEX_KEY_ATTRIBUTES: Record<string, string[]> = {
   by_kind: ['id', 'kind', 'created_sort'],
 };
 
-/** A token must name exactly this index's key, inside the partition being listed. */
-function startKeyFits(startKey: Record<string, unknown>, index: string, pk: string, value: string): boolean {
-  const attrs = INDEX_KEY_ATTRIBUTES[index] ?? [];
-  const keys = Object.keys(startKey);
-  return (
-    keys.length === attrs.length &&
-    attrs.every((a) => typeof startKey[a] === 'string') &&
-    startKey[pk] === value
-  );
-}
-
 /** Newest first; filters that no index serves are FilterExpressions; pages fill up to `limit`. */
 export async function listKeys(
   filter: ListFilter,
@@ -153,11 +139,8 @@ export async function listKeys(
   startKey?: Record<string, unknown>,
 ): Promise<ListPage> {
   const { index, pk, value } = indexFor(filter);
-  if (startKey && !startKeyFits(startKey, index, pk, value)) {
-    throw new ValidationError('Invalid next_token', [
-      { field: 'next_token', message: 'belongs to another listing; start again without it' },
-    ]);
-  }
+  const keyAttrs = INDEX_KEY_ATTRIBUTES[index] ?? [];
+  const start = checkStartKey(startKey, { [pk]: value }, keyAttrs);
   const names: Record<string, string> = { '#pk': pk };
   const values: Record<string, unknown> = { ':pk': value };
   const filters: string[] = [];
@@ -193,42 +176,19 @@ export async function listKeys(
       filters.push('#status = :st AND (attribute_not_exists(#exp) OR #exp > :now)');
     }
   }
-  const base: QueryCommandInput = {
-    TableName: tableName('keys'),
-    IndexName: index,
-    KeyConditionExpression: '#pk = :pk',
-    ExpressionAttributeNames: names,
-    ExpressionAttributeValues: values,
-    ScanIndexForward: false,
-    ...(filters.length ? { FilterExpression: filters.join(' AND ') } : {}),
-  };
-  const items: ApiKeyItem[] = [];
-  let exclusiveStartKey = startKey;
-  // Bounded: a sparse filter may need several index pages to fill one API page.
-  for (let round = 0; round < 20; round++) {
-    const out = await dynamodb.send(
-      new QueryCommand({
-        ...base,
-        Limit: Math.max(limit - items.length, 1) + (filters.length ? 25 : 0),
-        ...(exclusiveStartKey ? { ExclusiveStartKey: exclusiveStartKey } : {}),
-      }),
-    );
-    for (const item of (out.Items ?? []) as ApiKeyItem[]) {
-      items.push(item);
-      if (items.length === limit) {
-        const keyAttrs = INDEX_KEY_ATTRIBUTES[index] ?? [];
-        const last = Object.fromEntries(
-          keyAttrs.map((a) => [a, (item as unknown as Record<string, unknown>)[a]]),
-        );
-        // More may follow unless this was the index's very last item.
-        const isLastOfIndex = !out.LastEvaluatedKey && item === out.Items?.[out.Items.length - 1];
-        return isLastOfIndex ? { items } : { items, lastKey: last };
-      }
-    }
-    exclusiveStartKey = out.LastEvaluatedKey;
-    if (!exclusiveStartKey) return { items };
-  }
-  return exclusiveStartKey ? { items, lastKey: exclusiveStartKey } : { items };
+  return queryPage<ApiKeyItem>(
+    {
+      TableName: tableName('keys'),
+      IndexName: index,
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+      ...(filters.length ? { FilterExpression: filters.join(' AND ') } : {}),
+    },
+    keyAttrs,
+    limit,
+    start,
+  );
 }
 
 async function queryIndex(input: Omit<QueryCommandInput, 'TableName'>): Promise<ApiKeyItem[]> {
