@@ -52,6 +52,21 @@ async function time(n: number, fn: () => Promise<unknown>): Promise<number[]> {
   return samples;
 }
 
+/** A development workspace key with agents:read, made by the real service code. */
+async function benchKey(name: string) {
+  const { createKey } = await import('../functions/services/api-keys');
+  return createKey(
+    {
+      name,
+      scopes: ['agents:read'],
+      environment: 'development',
+      organization_id: 'o',
+      key_type: 'workspace',
+    } as never,
+    { principal: 'bench' },
+  );
+}
+
 /**
  * Issue 3's target: a change is visible through the audit API within 2 s locally. Measures the
  * whole path on the local stack: keys table → DynamoDB Local stream → poller → audit consumer →
@@ -69,19 +84,10 @@ async function auditVisibility(dynamoEndpoint: string): Promise<void> {
     workers: localWorkers(),
   });
   try {
-    const { createKey, changeKey } = await import('../functions/services/api-keys');
+    const { changeKey } = await import('../functions/services/api-keys');
     const { keyAudit } = await import('../functions/services/audit');
     const actor = { principal: 'bench' };
-    const { record } = await createKey(
-      {
-        name: 'audit',
-        scopes: ['agents:read'],
-        environment: 'development',
-        organization_id: 'o',
-        key_type: 'workspace',
-      } as never,
-      actor,
-    );
+    const { record } = await benchKey('audit');
     const samples: number[] = [];
     const rounds = Number(process.env.BENCH_AUDIT_ROUNDS ?? 20);
     for (let i = 1; i <= rounds; i++) {
@@ -114,21 +120,10 @@ async function main(): Promise<void> {
     const admin = new DynamoDBClient({});
     Object.assign(process.env, await createTables(admin, 'bench'));
     admin.destroy();
-    const { createKey } = await import('../functions/services/api-keys');
     const { handler } = await import('../functions/handlers/authorizer');
     const { parseToken } = await import('../functions/domain/token');
     const { secretMatches, hashSecret } = await import('../functions/domain/hashing');
-    const actor = { principal: 'bench' };
-    const { key } = await createKey(
-      {
-        name: 'bench',
-        scopes: ['agents:read'],
-        environment: 'development',
-        organization_id: 'o',
-        key_type: 'workspace',
-      } as never,
-      actor,
-    );
+    const { key } = await benchKey('bench');
     const bad = `${key.slice(0, -1)}${key.endsWith('A') ? 'B' : 'A'}`;
     const parsed = parseToken(key);
     const hash = hashSecret(parsed?.secret ?? '');

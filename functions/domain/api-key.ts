@@ -138,6 +138,3 @@ export function toPublic(item: ApiKeyItem, now: Date, metadata?: unknown): Publi
 export function dayOf(iso: string): string {
   return iso.slice(0, 10);
 }
-
-/** Attributes that never appear in an audit entry, event, log line or response. */
-export const SECRET_ATTRIBUTES = ['secret_hash', 'previous_secret_hash', 'metadata_ciphertext'] as const;
