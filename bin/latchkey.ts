@@ -8,7 +8,7 @@
  *   latchkey:expiryThresholdsDays       [14,7,1]    when ApiKeyExpiring is sent
  *   latchkey:apiKeysEnabled             true        feature flag apiKeys.enabled (false: management 503)
  *   latchkey:throttle                   {rateLimit:100, burstLimit:200}  stage throttling
- *   latchkey:superAdmins                []          IAM principal ARNs bound to super_admin (SPEC §10)
+ *   latchkey:superAdmins                []          IAM principal ARNs bound to super_admin (docs/management-api.md)
  *   latchkey:logRetentionDays           365         function and access log retention
  *   latchkey:eventBusName               latchkey    the domain event bus
  *   latchkey:iteratorAgeAlarmMinutes    5           audit stream lag alarm

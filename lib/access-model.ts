@@ -51,7 +51,7 @@ export type Grant = TableGrant | KmsGrant | EventsGrant | SecretsGrant;
  * never deleted; counters expire by TTL), BatchGetItem, BatchWriteItem and Scan. `get` is GetItem
  * on the table only, so a function that fetches one key by id (the authorizer above all) cannot
  * list keys through an index. The audit table gets PutItem and Query only: nobody can change or
- * remove an audit entry (SPEC §2).
+ * remove an audit entry (docs/architecture.md).
  */
 export const ACCESS_GRANTS: Readonly<Record<Access, Grant>> = {
   'keys:get': {

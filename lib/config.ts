@@ -16,23 +16,23 @@ export interface ThrottleConfig {
 }
 
 export interface LatchkeyConfig {
-  /** `latchkey:authorizerCacheTtlSeconds`: how long API Gateway caches an authorizer policy (0 to 3600; SPEC §5). */
+  /** `latchkey:authorizerCacheTtlSeconds`: how long API Gateway caches an authorizer policy (0 to 3600; docs/authorizer.md). */
   readonly authorizerCacheTtlSeconds: number;
-  /** `latchkey:auditRetentionDays`: audit items expire (TTL) after this many days (SPEC §2). */
+  /** `latchkey:auditRetentionDays`: audit items expire (TTL) after this many days (docs/architecture.md). */
   readonly auditRetentionDays: number;
   /** `latchkey:demoApiEnvironment`: the environment keys must have to call the demo routes; `null` for any. */
   readonly demoApiEnvironment: Environment | undefined;
-  /** `latchkey:expiryThresholdsDays`: days before expiry at which `ApiKeyExpiring` is sent (SPEC §7). */
+  /** `latchkey:expiryThresholdsDays`: days before expiry at which `ApiKeyExpiring` is sent (docs/audit-and-events.md). */
   readonly expiryThresholdsDays: readonly number[];
-  /** `latchkey:apiKeysEnabled`: feature flag `apiKeys.enabled`; false makes management routes answer 503 (SPEC §10). */
+  /** `latchkey:apiKeysEnabled`: feature flag `apiKeys.enabled`; false makes management routes answer 503 (docs/management-api.md). */
   readonly apiKeysEnabled: boolean;
   /** `latchkey:throttle`: stage throttling, `{ "rateLimit": n, "burstLimit": n }`. */
   readonly throttle: ThrottleConfig;
-  /** `latchkey:superAdmins`: IAM principal ARNs (with `*` patterns) bound to `super_admin` at first deploy (SPEC §10). */
+  /** `latchkey:superAdmins`: IAM principal ARNs (with `*` patterns) bound to `super_admin` at first deploy (docs/management-api.md). */
   readonly superAdmins: readonly string[];
   /** `latchkey:logRetentionDays`: retention of every function log group and the API access log (a CloudWatch value). */
   readonly logRetentionDays: number;
-  /** `latchkey:eventBusName`: the custom EventBridge bus; SPEC §7 names it `latchkey` (one stack per account/region). */
+  /** `latchkey:eventBusName`: the custom EventBridge bus; docs/audit-and-events.md names it `latchkey` (one stack per account/region). */
   readonly eventBusName: string;
   /** `latchkey:iteratorAgeAlarmMinutes`: alarm when the audit stream consumer falls this far behind. */
   readonly iteratorAgeAlarmMinutes: number;

@@ -31,7 +31,7 @@ export interface LatchkeyStackProps extends StackProps {
 }
 
 /**
- * Latchkey on AWS (SPEC §2), derived from `lib/declaration.ts`: tables, the REST API with one
+ * Latchkey on AWS (docs/architecture.md), derived from `lib/declaration.ts`: tables, the REST API with one
  * function per operation, the authorizer, the audit stream consumer and the scheduled lifecycle
  * functions, each function holding exactly its declared access.
  */
@@ -58,7 +58,7 @@ export class LatchkeyStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
     });
     this.tables = new LatchkeyTables(this, 'Tables', { encryptionKey: this.key });
-    // The one fixed physical name: SPEC §7 names the bus `latchkey` so subscribers can find it
+    // The one fixed physical name: docs/audit-and-events.md names the bus `latchkey` so subscribers can find it
     // (latchkey:eventBusName overrides it for a second stack in the same account and region).
     this.eventBus = new events.EventBus(this, 'EventBus', { eventBusName: config.eventBusName });
 

@@ -13,7 +13,7 @@ export interface LocalPrincipal {
   readonly access_key_id: string;
   readonly secret_access_key: string;
   readonly arn: string;
-  /** Stands for `aws:MultiFactorAuthPresent` (root mode, SPEC §10). */
+  /** Stands for `aws:MultiFactorAuthPresent` (root mode, docs/management-api.md). */
   readonly mfa: boolean;
 }
 

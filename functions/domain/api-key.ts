@@ -1,5 +1,5 @@
 /**
- * The API key record (SPEC §3.3) and the pure rules about it: status, what may be shown, and the
+ * The API key record (docs/keys.md) and the pure rules about it: status, what may be shown, and the
  * `last_change` stamp the audit consumer reads from the stream. No AWS imports.
  */
 import type { Environment } from './token';

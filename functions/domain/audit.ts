@@ -1,5 +1,5 @@
 /**
- * The audit trail's pure rules (SPEC §7): which keys-table stream records are changes an admin
+ * The audit trail's pure rules (docs/audit-and-events.md): which keys-table stream records are changes an admin
  * made, the entry each one becomes, and the entries the authorizer writes itself (denials, use).
  * No AWS imports.
  *

@@ -1,5 +1,5 @@
 /**
- * The authorizer's decision (SPEC §5), as a pure function of the stored key and the request.
+ * The authorizer's decision (docs/authorizer.md), as a pure function of the stored key and the request.
  * Checks run in the order the spec gives; the first failure decides. The reason goes to the audit
  * log, never to the caller.
  */

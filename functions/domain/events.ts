@@ -1,5 +1,5 @@
 /**
- * Domain events on the `latchkey` bus (SPEC §7), source `latchkey`. Details carry ids, prefixes and
+ * Domain events on the `latchkey` bus (docs/audit-and-events.md), source `latchkey`. Details carry ids, prefixes and
  * facts, never a token, secret or hash. `event_id` is stable per change: EventBridge delivers at
  * least once, so consumers dedupe on it.
  */

@@ -1,5 +1,5 @@
 /**
- * Secret hashing (SPEC §3.2). The secret is 256 random bits, so a fast SHA-256 is enough: there is
+ * Secret hashing (docs/keys.md). The secret is 256 random bits, so a fast SHA-256 is enough: there is
  * nothing to guess, and a slow hash (bcrypt) would cost tens of milliseconds on every request.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';

@@ -1,5 +1,5 @@
 /**
- * Scopes (SPEC §6): `<module>:<permission>`; `admin` implies read, write and execute on its module.
+ * Scopes (docs/scopes.md): `<module>:<permission>`; `admin` implies read, write and execute on its module.
  * The catalog is data (`config/scope-catalog.json`), bundled into each function at deploy time.
  */
 import catalogFile from '../../config/scope-catalog.json';

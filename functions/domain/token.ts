@@ -1,5 +1,5 @@
 /**
- * The token format of SPEC §3.1: `sk_<env>_<id>_<secret><check>`.
+ * The token format of docs/keys.md: `sk_<env>_<id>_<secret><check>`.
  * Pure: no AWS, no I/O. The checksum lets the authorizer refuse typos and junk without a database
  * read, and lets secret scanners recognise real Latchkey keys.
  */

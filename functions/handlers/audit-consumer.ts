@@ -1,5 +1,5 @@
 /**
- * The keys table's stream → the audit trail and the `latchkey` bus (SPEC §7). Records are handled
+ * The keys table's stream → the audit trail and the `latchkey` bus (docs/audit-and-events.md). Records are handled
  * one at a time, in order; a record that fails is reported in `batchItemFailures` (by sequence
  * number) while the others are still written. Lambda retries from the first failure, bisects a batch
  * that keeps failing and sends what still fails to the dead-letter destination (settings in

@@ -1,5 +1,5 @@
 /**
- * The authorizer's audit entries (SPEC §7): every refusal, and at most once per key per minute a
+ * The authorizer's audit entries (docs/audit-and-events.md): every refusal, and at most once per key per minute a
  * key's use with its count. Kept apart from the stream consumer's code so the authorizer bundle
  * loads only DynamoDB. Never throws: the answer to the caller does not depend on the audit write.
  */

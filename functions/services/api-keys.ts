@@ -54,7 +54,7 @@ export async function createKey(
   clock: Clock = systemClock,
 ): Promise<CreatedKey> {
   if (input.key_type === 'system') {
-    // Root mode (SPEC §10) is what unlocks system keys; until it exists nobody may mint one.
+    // Root mode (docs/management-api.md) is what unlocks system keys; until it exists nobody may mint one.
     throw new ForbiddenError('System keys require root mode.', [
       { field: 'key_type', message: 'requires root mode' },
     ]);
@@ -168,7 +168,7 @@ export async function changeKey(
   if (patch.name !== undefined) set.name = patch.name;
   setOrRemove('description', patch.description);
   if (patch.scopes !== undefined) {
-    // The schema cannot know the key's type: `system:*` stays on system keys (SPEC §6), as on create.
+    // The schema cannot know the key's type: `system:*` stays on system keys (docs/scopes.md), as on create.
     const misplaced = patch.scopes.flatMap((scope, i) =>
       item.key_type !== 'system' && isSystemScope(scope)
         ? [{ field: `scopes.${i}`, message: `${scope} is for system keys only` }]

@@ -1,5 +1,5 @@
 /**
- * Audit operations (SPEC §7): keys-table stream records become audit entries and domain events,
+ * Audit operations (docs/audit-and-events.md): keys-table stream records become audit entries and domain events,
  * and the management API reads the trail back. (The authorizer's own entries, refusals and use,
  * are in `access-audit.ts`, so its bundle stays free of EventBridge.) Log lines name ids and
  * prefixes only, never an image.

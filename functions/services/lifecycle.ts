@@ -1,5 +1,5 @@
 /**
- * Keys that age safely without anyone watching (SPEC §7): expiry alerts once per threshold, and
+ * Keys that age safely without anyone watching (docs/audit-and-events.md): expiry alerts once per threshold, and
  * scheduled rotation that delivers the new token only to the key's own destination (staged, then
  * promoted, as Secrets Manager rotates). Both find their keys through sparse indexes, one
  * day-partition at a time (never a Scan), and both are safe to run twice at once: alerts are

@@ -23,13 +23,13 @@ export function eventBusName(): string {
   return required(env.eventBusName);
 }
 
-/** The environment of the protected API, when the stage has one (SPEC §5). */
+/** The environment of the protected API, when the stage has one (docs/authorizer.md). */
 export function apiEnvironment(): Environment | undefined {
   const value = process.env[env.apiEnvironment];
   return ENVIRONMENTS.find((e) => e === value);
 }
 
-/** Feature flag `apiKeys.enabled` (SPEC §10): only an explicit "false" turns management off. */
+/** Feature flag `apiKeys.enabled` (docs/management-api.md): only an explicit "false" turns management off. */
 export function apiKeysEnabled(): boolean {
   return process.env[env.featureApiKeysEnabled] !== 'false';
 }

@@ -18,7 +18,7 @@ export interface AccessResources {
    */
   readonly tables: Readonly<Record<TableId, dynamodb.ITable>>;
   /**
-   * The key that encrypts key metadata (SPEC §3.3); required by `kms:encrypt` and `kms:decrypt`.
+   * The key that encrypts key metadata (docs/keys.md); required by `kms:encrypt` and `kms:decrypt`.
    * @default - none
    */
   readonly metadataKey?: kms.IKey;

@@ -28,7 +28,7 @@ export interface AuditStreamProps {
 }
 
 /**
- * The keys table's stream feeding the audit consumer (SPEC §7): partial batch failures reported,
+ * The keys table's stream feeding the audit consumer (docs/audit-and-events.md): partial batch failures reported,
  * poison batches bisected, retries bounded, and what still fails kept in a dead-letter queue.
  */
 export class AuditStream extends Construct {

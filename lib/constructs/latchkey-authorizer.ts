@@ -16,9 +16,9 @@ export interface LatchkeyAuthorizerProps {
    * key; across accounts the table and key also need resource policies admitting this function's role.
    */
   readonly keysTable: dynamodb.ITable;
-  /** Latchkey's counters table: rate limits and the once-per-minute usage marker (SPEC §7, §11). */
+  /** Latchkey's counters table: rate limits and the once-per-minute usage marker (docs/audit-and-events.md, docs/authorizer.md). */
   readonly countersTable: dynamodb.ITable;
-  /** Latchkey's audit table: every denial is recorded (SPEC §5). */
+  /** Latchkey's audit table: every denial is recorded (docs/authorizer.md). */
   readonly auditTable: dynamodb.ITable;
   /**
    * The protected API's routes and the scope each needs: `{ "GET /agents": "agents:read" }`, with
@@ -31,7 +31,7 @@ export interface LatchkeyAuthorizerProps {
    */
   readonly environment?: Environment;
   /**
-   * How long API Gateway caches a policy; revocation takes effect within this time (SPEC §5).
+   * How long API Gateway caches a policy; revocation takes effect within this time (docs/authorizer.md).
    * @default Duration.seconds(60)
    */
   readonly resultsCacheTtl?: Duration;
@@ -66,7 +66,7 @@ export interface LatchkeyAuthorizerProps {
 // Concrete methods only: the authorizer sees the request's real verb, so an `ANY` route could never match.
 const ROUTE_KEY = /^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) \/\S*$/;
 
-/** The JSON error bodies of SPEC §4 for refusals API Gateway answers itself; never a reason. */
+/** The JSON error bodies of docs/management-api.md for refusals API Gateway answers itself; never a reason. */
 export const GATEWAY_ERROR_RESPONSES: ReadonlyArray<{
   id: string;
   type: apigateway.ResponseType;

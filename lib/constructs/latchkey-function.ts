@@ -85,7 +85,7 @@ export class LatchkeyFunction extends Construct {
       {
         id: 'AwsSolutions-L1',
         reason:
-          'SPEC §2 pins Node.js 22 (the runtime the handlers and the local stack are tested on); moving to a newer ' +
+          'docs/architecture.md pins Node.js 22 (the runtime the handlers and the local stack are tested on); moving to a newer ' +
           'runtime is a deliberate upgrade, not a side effect of a CDK bump.',
       },
     );

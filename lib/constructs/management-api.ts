@@ -44,7 +44,7 @@ export interface ManagementApiProps {
 /**
  * The REST API: every declared route, SigV4 (`AWS_IAM`) on management routes and the Latchkey
  * authorizer on protected ones; one proxy integration per route. Requests are validated in the
- * handlers, which answer with the SPEC §4 error shape.
+ * handlers, which answer with the docs/management-api.md error shape.
  */
 export class ManagementApi extends Construct {
   readonly api: apigateway.RestApi;
@@ -127,13 +127,13 @@ export class ManagementApi extends Construct {
       {
         id: 'AwsSolutions-APIG2',
         reason:
-          'Requests are validated in the handlers (zod), which must name every bad field in the SPEC §4 error ' +
+          'Requests are validated in the handlers (zod), which must name every bad field in the docs/management-api.md error ' +
           'shape; API Gateway validation would answer first with its own shape.',
       },
       {
         id: 'AwsSolutions-COG4',
         reason:
-          'No Cognito by design (SPEC §2): management routes use AWS_IAM (SigV4) and protected routes the Latchkey ' +
+          'No Cognito by design (docs/architecture.md): management routes use AWS_IAM (SigV4) and protected routes the Latchkey ' +
           'Lambda authorizer; no method is open.',
       },
       {

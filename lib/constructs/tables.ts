@@ -5,7 +5,7 @@ import { Construct } from 'constructs';
 import { type AttributeDeclaration, type TableId, tables } from '../declaration';
 
 export interface LatchkeyTablesProps {
-  /** The customer-managed key every table is encrypted with (SPEC §2). */
+  /** The customer-managed key every table is encrypted with (docs/architecture.md). */
   readonly encryptionKey: kms.IKey;
 }
 

@@ -2,7 +2,7 @@
  * The audit consumer's error paths that need an injected failure: a DynamoDB write that throttles
  * and an EventBridge publish that fails. Everything else is real, as in `audit-consumer.test.ts`:
  * stream records from DynamoDB Local, writes to DynamoDB Local, events on the local stack's bus.
- * Only the one failing call is faked, and only for as long as the case needs it (SPEC §9).
+ * Only the one failing call is faked, and only for as long as the case needs it (docs/testing.md).
  */
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';

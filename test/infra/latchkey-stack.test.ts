@@ -338,7 +338,7 @@ describe('schedules', () => {
 });
 
 describe('event bus and outputs', () => {
-  it('names the bus latchkey (SPEC §7)', () => {
+  it('names the bus latchkey (docs/audit-and-events.md)', () => {
     template.hasResourceProperties('AWS::Events::EventBus', { Name: 'latchkey' });
   });
 
@@ -360,7 +360,7 @@ describe('event bus and outputs', () => {
 });
 
 describe('least privilege', () => {
-  /** The DynamoDB actions each table access stands for (SPEC §2: the audit table is append-only). */
+  /** The DynamoDB actions each table access stands for (docs/architecture.md: the audit table is append-only). */
   const ACTIONS: Record<string, string[]> = {
     get: ['dynamodb:GetItem'],
     query: ['dynamodb:Query'],
@@ -379,7 +379,7 @@ describe('least privilege', () => {
       .filter((s) => s.Effect === 'Allow' && resourcesOf(s).some((r) => refersTo(r, id[t] as string)))
       .flatMap(actionsOf);
 
-  it('never lets anyone update, delete or batch-write audit items (SPEC §2, append-only)', () => {
+  it('never lets anyone update, delete or batch-write audit items (docs/architecture.md, append-only)', () => {
     const audit = allStatements(template).filter(
       (s) => s.Effect === 'Allow' && resourcesOf(s).some((r) => refersTo(r, id.audit as string)),
     );

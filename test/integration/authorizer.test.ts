@@ -1,5 +1,5 @@
 /**
- * Every authorizer outcome of SPEC §5, against DynamoDB Local: keys are made with the real
+ * Every authorizer outcome of docs/authorizer.md, against DynamoDB Local: keys are made with the real
  * service code, then the exported handler is called with API Gateway REQUEST events.
  */
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';

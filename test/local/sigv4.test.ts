@@ -204,7 +204,7 @@ describe('SigV4 on IAM routes', () => {
       await expect(run('curl', ['--version'])).resolves.toBeDefined();
     });
 
-    it('passes with a JSON body, as SPEC §8 promises', async () => {
+    it('passes with a JSON body, as docs/local-stack.md promises', async () => {
       const res = await curl([
         '-H',
         'content-type: application/json',

@@ -148,7 +148,7 @@ describe('decision', () => {
     return d.effect === 'allow' ? 'allow' : d.reason;
   };
 
-  it('checks in the order of SPEC §5; the first failure decides', () => {
+  it('checks in the order of docs/authorizer.md; the first failure decides', () => {
     expect(reason(key)).toBe('allow');
     expect(reason(undefined)).toBe('unknown_key');
     expect(reason({ ...key, environment: 'staging' })).toBe('unknown_key');

@@ -38,7 +38,7 @@ describe('token format', () => {
     fc.assert(fc.property(fc.string({ maxLength: 200 }), (s) => expect(parseToken(s)).toBeUndefined()));
   });
 
-  it('uses the layout of SPEC §3.1', () => {
+  it('uses the layout of docs/keys.md', () => {
     const token = formatToken('development', 'abcDEF012345', newSecret());
     expect(token).toMatch(/^sk_dev_abcDEF012345_[0-9A-Za-z]{43}[0-9A-Za-z]{6}$/);
   });

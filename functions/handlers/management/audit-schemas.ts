@@ -1,4 +1,4 @@
-/** Query schemas of the audit routes (SPEC §4, §7). */
+/** Query schemas of the audit routes (docs/management-api.md, docs/audit-and-events.md). */
 import { z } from 'zod';
 import { AUDIT_EVENT_NAMES } from '../../domain/audit';
 import { KEY_ID_PATTERN } from '../../domain/token';

@@ -1,4 +1,4 @@
-/** GET /v1/api-keys/{id}/usage: the current rate window of a key (SPEC §4). */
+/** GET /v1/api-keys/{id}/usage: the current rate window of a key (docs/management-api.md). */
 
 import { getMinuteCount, minuteWindow } from '../../repositories/counters-repository';
 import { describeKey } from '../../services/api-keys';

@@ -1,4 +1,4 @@
-/** GET /v1/api-keys/scopes: the scope catalog (SPEC §6). */
+/** GET /v1/api-keys/scopes: the scope catalog (docs/scopes.md). */
 import { PERMISSIONS, scopeCatalog } from '../../domain/scopes';
 import { json, route } from '../../shared/http';
 

@@ -1,4 +1,4 @@
-/** Request schemas of the management API (SPEC §4). Every refusal names the field. */
+/** Request schemas of the management API (docs/management-api.md). Every refusal names the field. */
 import { z } from 'zod';
 import { isValidCidr } from '../../domain/ip-allowlist';
 import { catalogEntry, isSystemScope, SCOPE_PATTERN } from '../../domain/scopes';
