@@ -6,8 +6,10 @@
 import { performance } from 'node:perf_hooks';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
-import { routeScopeMap } from '../lib/declaration';
+import { readLocalConfig } from '../lib/config';
 import { startDynamoDbLocal } from '../local/dynamodb';
+import { localFunctionEnvironment } from '../local/environment';
+import { DEFAULT_KMS_KEY_ID } from '../local/stack';
 import { createTables } from '../local/tables';
 
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 2000);
@@ -114,11 +116,19 @@ async function main(): Promise<void> {
       AWS_ACCESS_KEY_ID: 'local',
       AWS_SECRET_ACCESS_KEY: 'local',
       AWS_ENDPOINT_URL_DYNAMODB: db.endpoint,
-      LATCHKEY_ROUTE_SCOPES: JSON.stringify(routeScopeMap()),
       POWERTOOLS_LOG_LEVEL: 'SILENT',
     });
     const admin = new DynamoDBClient({});
-    Object.assign(process.env, await createTables(admin, 'bench'));
+    const config = readLocalConfig();
+    const handlerEnv = localFunctionEnvironment(
+      {
+        tables: await createTables(admin, 'bench'),
+        kmsKeyId: DEFAULT_KMS_KEY_ID,
+        eventBusName: config.eventBusName,
+      },
+      config,
+    );
+    Object.assign(process.env, handlerEnv.merged);
     admin.destroy();
     const { handler } = await import('../functions/handlers/authorizer');
     const { parseToken } = await import('../functions/domain/token');

@@ -1,185 +1,136 @@
 /**
- * Deploy-time parameters, read from CDK context (`cdk.json` or `cdk deploy -c key=value`).
+ * Deploy-time configuration: the `latchkey:*` keys of `cdk.json` context (or `-c key=value`),
+ * validated by one zod schema that also holds every default. `readConfig` serves the CDK app and
+ * `readLocalConfig` the local stack, so the same `cdk.json` configures both; each key, its default
+ * and whether the local stack honours it are listed in docs/configuration.md.
  *
- * Every key is optional: `CONFIG_DEFAULTS` applies when it is absent. Values given with `-c` arrive
- * as strings, so each one is parsed and range-checked here; a bad value fails the synth with a
- * message naming the key rather than deploying something surprising.
+ * An unknown `latchkey:*` key is refused (a typo must not deploy a default silently), and so is a
+ * bad value, with a message naming the key.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Construct } from 'constructs';
-import { ENVIRONMENTS, type Environment } from '../functions/domain/token';
-
-export interface ThrottleConfig {
-  /** Steady-state requests per second for the whole stage. */
-  readonly rateLimit: number;
-  /** Requests per second the stage absorbs in a burst. */
-  readonly burstLimit: number;
-}
-
-export interface LatchkeyConfig {
-  /** `latchkey:authorizerCacheTtlSeconds`: how long API Gateway caches an authorizer policy (0 to 3600; docs/authorizer.md). */
-  readonly authorizerCacheTtlSeconds: number;
-  /** `latchkey:auditRetentionDays`: audit items expire (TTL) after this many days (docs/architecture.md). */
-  readonly auditRetentionDays: number;
-  /** `latchkey:demoApiEnvironment`: the environment keys must have to call the demo routes; `null` for any. */
-  readonly demoApiEnvironment: Environment | undefined;
-  /** `latchkey:expiryThresholdsDays`: days before expiry at which `ApiKeyExpiring` is sent (docs/audit-and-events.md). */
-  readonly expiryThresholdsDays: readonly number[];
-  /** `latchkey:apiKeysEnabled`: feature flag `apiKeys.enabled`; false makes management routes answer 503 (docs/management-api.md). */
-  readonly apiKeysEnabled: boolean;
-  /** `latchkey:throttle`: stage throttling, `{ "rateLimit": n, "burstLimit": n }`. */
-  readonly throttle: ThrottleConfig;
-  /** `latchkey:superAdmins`: IAM principal ARNs (with `*` patterns) bound to `super_admin` at first deploy (docs/management-api.md). */
-  readonly superAdmins: readonly string[];
-  /** `latchkey:logRetentionDays`: retention of every function log group and the API access log (a CloudWatch value). */
-  readonly logRetentionDays: number;
-  /** `latchkey:eventBusName`: the custom EventBridge bus; docs/audit-and-events.md names it `latchkey` (one stack per account/region). */
-  readonly eventBusName: string;
-  /** `latchkey:iteratorAgeAlarmMinutes`: alarm when the audit stream consumer falls this far behind. */
-  readonly iteratorAgeAlarmMinutes: number;
-  /** `latchkey:apiGatewayCloudWatchRole`: set the account's API Gateway logging role (false if the account already has one). */
-  readonly apiGatewayCloudWatchRole: boolean;
-  /** `latchkey:webAclArn`: a WAFv2 web ACL (REGIONAL) to associate with the API stage; `null` for none. */
-  readonly webAclArn: string | undefined;
-}
-
-export const CONFIG_DEFAULTS: LatchkeyConfig = {
-  authorizerCacheTtlSeconds: 60,
-  auditRetentionDays: 400,
-  demoApiEnvironment: 'development',
-  expiryThresholdsDays: [14, 7, 1],
-  apiKeysEnabled: true,
-  throttle: { rateLimit: 100, burstLimit: 200 },
-  superAdmins: [],
-  logRetentionDays: 365,
-  eventBusName: 'latchkey',
-  iteratorAgeAlarmMinutes: 5,
-  apiGatewayCloudWatchRole: true,
-  webAclArn: undefined,
-};
+import { z } from 'zod';
+import { ENVIRONMENTS } from '../functions/domain/token';
+import { routeScopeMap, routes } from './declaration';
+import type { SettingValues } from './function-environment';
 
 /** CloudWatch Logs accepts only these retention periods (days). */
 const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
-];
+] as const;
 
-class ConfigError extends Error {
-  constructor(key: string, expected: string, value: unknown) {
-    super(`cdk.json context "latchkey:${key}" must be ${expected}; got ${JSON.stringify(value)}`);
-  }
+const int = (min: number, max: number) => z.int().min(min).max(max);
+
+/** Values given with `-c` arrive as text: read JSON where the key expects a number, list, object or null. */
+const fromText = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value) => {
+    if (typeof value !== 'string') return value;
+    if (value === '') return null;
+    try {
+      return JSON.parse(value);
+    } catch {
+      return value;
+    }
+  }, schema);
+
+export const configSchema = z
+  .object({
+    /** How long API Gateway caches an authorizer policy: the revocation delay on AWS (docs/authorizer.md). */
+    authorizerCacheTtlSeconds: fromText(int(0, 3600)).default(60),
+    /** Audit items expire (TTL) after this many days. */
+    auditRetentionDays: fromText(int(1, 36500)).default(400),
+    /** The environment keys must have to call the demo routes; `null` admits any. */
+    demoApiEnvironment: fromText(z.enum(ENVIRONMENTS).nullable()).default('development'),
+    /** Days before expiry at which `ApiKeyExpiring` is sent (docs/audit-and-events.md). */
+    expiryThresholdsDays: fromText(z.array(int(1, 3650)).min(1)).default([14, 7, 1]),
+    /** Feature flag `apiKeys.enabled`: false makes the management routes answer 503. */
+    apiKeysEnabled: fromText(z.boolean()).default(true),
+    /** Stage throttling of the REST API. */
+    throttle: fromText(z.object({ rateLimit: int(1, 10_000), burstLimit: int(1, 5_000) }).strict()).default({
+      rateLimit: 100,
+      burstLimit: 200,
+    }),
+    /** Retention of every function log group and the API access log (a CloudWatch value). */
+    logRetentionDays: fromText(
+      z.int().refine((d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d), {
+        message: `must be one of ${LOG_RETENTION_DAYS.join(', ')}`,
+      }),
+    ).default(365),
+    /** The custom EventBridge bus (one Latchkey stack per account and region keeps the name `latchkey`). */
+    eventBusName: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,256}$/, 'must be an EventBridge bus name')
+      .default('latchkey'),
+    /** Alarm when the audit stream consumer falls this far behind. */
+    iteratorAgeAlarmMinutes: fromText(int(1, 24 * 60)).default(5),
+    /** Set the account's API Gateway logging role (false when the account already has one). */
+    apiGatewayCloudWatchRole: fromText(z.boolean()).default(true),
+    /** A REGIONAL WAFv2 web ACL to associate with the API stage; `null` for none. */
+    webAclArn: fromText(
+      z
+        .string()
+        .regex(/^arn:aws[\w-]*:wafv2:/, 'must be a WAFv2 web ACL ARN')
+        .nullable(),
+    ).default(null),
+  })
+  .strict();
+
+export type LatchkeyConfig = z.output<typeof configSchema>;
+export type ThrottleConfig = LatchkeyConfig['throttle'];
+
+/** The defaults, from the schema itself (there is no second list). */
+export const CONFIG_DEFAULTS: LatchkeyConfig = configSchema.parse({});
+
+const PREFIX = 'latchkey:';
+
+/** Validates `latchkey:*` keys of a context object (other keys are ignored); throws naming each bad key. */
+export function parseConfig(context: Readonly<Record<string, unknown>>): LatchkeyConfig {
+  const values = Object.fromEntries(
+    Object.entries(context)
+      .filter(([k]) => k.startsWith(PREFIX))
+      .map(([k, v]) => [k.slice(PREFIX.length), v]),
+  );
+  const result = configSchema.safeParse(values);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    if (issue.code === 'unrecognized_keys') {
+      return `unknown context ${issue.keys.map((k) => `"${PREFIX}${k}"`).join(', ')} (see docs/configuration.md)`;
+    }
+    const key = issue.path.join('.');
+    return `cdk.json context "${PREFIX}${key}" ${issue.message}; got ${JSON.stringify(values[String(issue.path[0])])}`;
+  });
+  throw new Error(`Invalid Latchkey configuration: ${problems.join('; ')}`);
 }
 
-/** `-c key=[1,2]` arrives as a string: accept JSON text wherever a structured value is expected. */
-function parsed(value: unknown): unknown {
-  if (typeof value !== 'string') return value;
-  try {
-    return JSON.parse(value);
-  } catch {
-    return value;
-  }
-}
-
-function integer(key: string, value: unknown, min: number, max: number): number {
-  const n = parsed(value);
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
-    throw new ConfigError(key, `an integer from ${min} to ${max}`, value);
-  }
-  return n;
-}
-
-function boolean(key: string, value: unknown): boolean {
-  const b = parsed(value);
-  if (typeof b !== 'boolean') throw new ConfigError(key, 'true or false', value);
-  return b;
-}
-
-/** Reads and validates every `latchkey:*` context key under `scope` (usually the app). */
+/** Every `latchkey:*` context key under `scope` (usually the app). */
 export function readConfig(scope: Construct): LatchkeyConfig {
-  const get = (key: string): unknown => scope.node.tryGetContext(`latchkey:${key}`);
-  const d = CONFIG_DEFAULTS;
-  const present = (v: unknown) => v !== undefined;
+  return parseConfig(scope.node.getAllContext());
+}
 
-  const ttl = get('authorizerCacheTtlSeconds');
-  const retention = get('auditRetentionDays');
-  const environment = get('demoApiEnvironment');
-  const thresholds = parsed(get('expiryThresholdsDays'));
-  const enabled = get('apiKeysEnabled');
-  const throttle = parsed(get('throttle'));
-  const admins = parsed(get('superAdmins'));
-  const logs = get('logRetentionDays');
-  const bus = get('eventBusName');
-  const iteratorAge = get('iteratorAgeAlarmMinutes');
-  const cloudWatchRole = get('apiGatewayCloudWatchRole');
-  const webAcl = get('webAclArn');
+/**
+ * The same configuration for the local stack: `cdk.json`'s context (where ops set it for AWS), then
+ * `overrides` (tests, flags). Keys that only mean something on AWS are read and validated, and
+ * ignored by the local stack (docs/configuration.md says which).
+ */
+export function readLocalConfig(
+  overrides: Readonly<Record<string, unknown>> = {},
+  cdkJsonPath = join(__dirname, '..', 'cdk.json'),
+): LatchkeyConfig {
+  const file = JSON.parse(readFileSync(cdkJsonPath, 'utf8')) as { context?: Record<string, unknown> };
+  return parseConfig({
+    ...file.context,
+    ...Object.fromEntries(Object.entries(overrides).map(([k, v]) => [`${PREFIX}${k}`, v])),
+  });
+}
 
-  if (present(thresholds) && (!Array.isArray(thresholds) || thresholds.length === 0)) {
-    throw new ConfigError('expiryThresholdsDays', 'a non-empty array of days, e.g. [14, 7, 1]', thresholds);
-  }
-  if (
-    present(throttle) &&
-    (typeof throttle !== 'object' ||
-      throttle === null ||
-      !('rateLimit' in throttle) ||
-      !('burstLimit' in throttle))
-  ) {
-    throw new ConfigError('throttle', '{ "rateLimit": <rps>, "burstLimit": <requests> }', throttle);
-  }
-  if (
-    present(admins) &&
-    (!Array.isArray(admins) || admins.some((a) => typeof a !== 'string' || !/^arn:/.test(a)))
-  ) {
-    throw new ConfigError('superAdmins', 'an array of IAM principal ARNs', admins);
-  }
-  // null or "" turns the environment check off; anything else must be a known environment.
-  let demoApiEnvironment = d.demoApiEnvironment;
-  if (environment === null || environment === '') demoApiEnvironment = undefined;
-  else if (present(environment)) {
-    demoApiEnvironment = ENVIRONMENTS.find((e) => e === environment);
-    if (!demoApiEnvironment)
-      throw new ConfigError('demoApiEnvironment', `one of ${ENVIRONMENTS.join(', ')} or null`, environment);
-  }
-  const logRetentionDays = present(logs) ? integer('logRetentionDays', logs, 1, 3653) : d.logRetentionDays;
-  if (!LOG_RETENTION_DAYS.includes(logRetentionDays)) {
-    throw new ConfigError('logRetentionDays', `one of ${LOG_RETENTION_DAYS.join(', ')}`, logs);
-  }
-  if (present(bus) && (typeof bus !== 'string' || !/^[A-Za-z0-9._-]{1,256}$/.test(bus))) {
-    throw new ConfigError('eventBusName', 'an EventBridge bus name', bus);
-  }
-  if (
-    present(webAcl) &&
-    webAcl !== null &&
-    (typeof webAcl !== 'string' || !/^arn:aws[\w-]*:wafv2:/.test(webAcl))
-  ) {
-    throw new ConfigError('webAclArn', 'a WAFv2 web ACL ARN or null', webAcl);
-  }
-
-  const t = throttle as { rateLimit?: unknown; burstLimit?: unknown } | undefined;
+/** The settings Latchkey's own functions get from `config` (the authorizer guards the demo routes). */
+export function functionSettings(config: LatchkeyConfig): SettingValues {
   return {
-    authorizerCacheTtlSeconds: present(ttl)
-      ? integer('authorizerCacheTtlSeconds', ttl, 0, 3600)
-      : d.authorizerCacheTtlSeconds,
-    auditRetentionDays: present(retention)
-      ? integer('auditRetentionDays', retention, 1, 36500)
-      : d.auditRetentionDays,
-    demoApiEnvironment,
-    expiryThresholdsDays: Array.isArray(thresholds)
-      ? thresholds.map((days) => integer('expiryThresholdsDays', days, 1, 3650))
-      : d.expiryThresholdsDays,
-    apiKeysEnabled: present(enabled) ? boolean('apiKeysEnabled', enabled) : d.apiKeysEnabled,
-    throttle: t
-      ? {
-          rateLimit: integer('throttle.rateLimit', t.rateLimit, 1, 10_000),
-          burstLimit: integer('throttle.burstLimit', t.burstLimit, 1, 5_000),
-        }
-      : d.throttle,
-    superAdmins: Array.isArray(admins) ? (admins as string[]) : d.superAdmins,
-    logRetentionDays,
-    eventBusName: typeof bus === 'string' ? bus : d.eventBusName,
-    iteratorAgeAlarmMinutes: present(iteratorAge)
-      ? integer('iteratorAgeAlarmMinutes', iteratorAge, 1, 24 * 60)
-      : d.iteratorAgeAlarmMinutes,
-    apiGatewayCloudWatchRole: present(cloudWatchRole)
-      ? boolean('apiGatewayCloudWatchRole', cloudWatchRole)
-      : d.apiGatewayCloudWatchRole,
-    webAclArn: typeof webAcl === 'string' ? webAcl : undefined,
+    auditRetentionDays: config.auditRetentionDays,
+    expiryThresholdsDays: config.expiryThresholdsDays,
+    apiKeysEnabled: config.apiKeysEnabled,
+    apiEnvironment: config.demoApiEnvironment,
+    routeScopes: routeScopeMap(routes),
   };
 }

@@ -27,6 +27,17 @@ export type Access =
 
 export type TableId = 'keys' | 'counters' | 'audit';
 
+/**
+ * Configuration a function reads besides the resources its access implies; each becomes one
+ * environment variable (`lib/function-environment.ts`, docs/configuration.md).
+ */
+export type Setting =
+  | 'auditRetentionDays'
+  | 'expiryThresholdsDays'
+  | 'apiKeysEnabled'
+  | 'apiEnvironment'
+  | 'routeScopes';
+
 export interface AttributeDeclaration {
   readonly name: string;
   readonly type: 'S' | 'N';
@@ -122,6 +133,11 @@ export interface FunctionDeclaration {
   readonly name: string;
   readonly entry: string;
   readonly access: readonly Access[];
+  /**
+   * Settings the function reads. Resource names (tables, KMS key, bus) need no entry: they follow
+   * from `access`. @default none
+   */
+  readonly settings?: readonly Setting[];
   /** @default 10 */
   readonly timeoutSeconds?: number;
   /** @default 256 */
@@ -136,10 +152,12 @@ export interface RouteDeclaration {
   readonly fn: FunctionDeclaration;
 }
 
+// Every management route answers 503 while the apiKeys.enabled flag is off.
 const management = (name: string, file: string, access: Access[]): FunctionDeclaration => ({
   name,
   entry: `functions/handlers/management/${file}.ts`,
   access,
+  settings: ['apiKeysEnabled'],
 });
 
 /** Management functions: one per operation, so each holds only the grants its operation needs. */
@@ -159,6 +177,7 @@ export const functions = {
     name: 'Authorizer',
     entry: 'functions/handlers/authorizer.ts',
     access: ['keys:get', 'counters:write', 'audit:write'],
+    settings: ['routeScopes', 'apiEnvironment', 'auditRetentionDays'],
     memoryMb: 512,
     timeoutSeconds: 5,
   },
@@ -166,12 +185,14 @@ export const functions = {
     name: 'AuditConsumer',
     entry: 'functions/handlers/audit-consumer.ts',
     access: ['audit:write', 'events:put'],
+    settings: ['auditRetentionDays'],
     timeoutSeconds: 60,
   },
   expiryScanner: {
     name: 'ExpiryScanner',
     entry: 'functions/handlers/expiry-scanner.ts',
     access: ['keys:query', 'counters:write', 'events:put'],
+    settings: ['expiryThresholdsDays'],
     timeoutSeconds: 300,
   },
   rotator: {
@@ -241,14 +262,3 @@ export function routeScopeMap(rs: readonly RouteDeclaration[] = routes): RouteSc
 export function routeFunctions(rs: readonly RouteDeclaration[] = routes): FunctionDeclaration[] {
   return [...new Map(rs.map((r) => [r.fn.name, r.fn])).values()];
 }
-
-/** Environment variable names the functions read (besides the table names above). */
-export const env = {
-  kmsKeyId: 'KMS_KEY_ID',
-  eventBusName: 'EVENT_BUS_NAME',
-  routeScopes: 'LATCHKEY_ROUTE_SCOPES',
-  apiEnvironment: 'LATCHKEY_API_ENVIRONMENT',
-  auditRetentionDays: 'AUDIT_RETENTION_DAYS',
-  expiryThresholdsDays: 'EXPIRY_THRESHOLDS_DAYS',
-  featureApiKeysEnabled: 'LATCHKEY_API_KEYS_ENABLED',
-} as const;

@@ -3,7 +3,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { type LatchkeyConfig, readConfig } from './config';
+import { functionSettings, type LatchkeyConfig, readConfig } from './config';
 import { grantAccess } from './constructs/access';
 import { AuditStream } from './constructs/audit-stream';
 import { LatchkeyAuthorizer } from './constructs/latchkey-authorizer';
@@ -12,7 +12,6 @@ import { ManagementApi } from './constructs/management-api';
 import { Schedules } from './constructs/schedules';
 import { LatchkeyTables } from './constructs/tables';
 import {
-  env,
   type FunctionDeclaration,
   functions,
   routeFunctions,
@@ -21,6 +20,7 @@ import {
   schedules,
   streamConsumer,
 } from './declaration';
+import { type EnvironmentSources, functionEnvironment } from './function-environment';
 
 export interface LatchkeyStackProps extends StackProps {
   /**
@@ -62,13 +62,12 @@ export class LatchkeyStack extends Stack {
     // (latchkey:eventBusName overrides it for a second stack in the same account and region).
     this.eventBus = new events.EventBus(this, 'EventBus', { eventBusName: config.eventBusName });
 
-    const environment: Record<string, string> = {
-      ...this.tables.environment,
-      [env.kmsKeyId]: this.key.keyArn,
-      [env.eventBusName]: this.eventBus.eventBusName,
-      [env.auditRetentionDays]: String(config.auditRetentionDays),
-      [env.expiryThresholdsDays]: config.expiryThresholdsDays.join(','),
-      [env.featureApiKeysEnabled]: String(config.apiKeysEnabled),
+    // Each function gets only the variables its declaration needs (lib/function-environment.ts).
+    const sources: EnvironmentSources = {
+      tables: this.tables.names,
+      kmsKeyId: this.key.keyArn,
+      eventBusName: this.eventBus.eventBusName,
+      settings: functionSettings(config),
     };
     const resources = { tables: this.tables.tables, metadataKey: this.key, eventBus: this.eventBus };
     const built = new Map<string, LatchkeyFunction>();
@@ -77,7 +76,7 @@ export class LatchkeyStack extends Stack {
       if (existing) return existing;
       const created = new LatchkeyFunction(this, declaration.name, {
         declaration,
-        environment,
+        environment: functionEnvironment(declaration, sources),
         logRetention,
       });
       grantAccess(created.function, declaration.access, resources);
@@ -90,10 +89,9 @@ export class LatchkeyStack extends Stack {
       countersTable: this.tables.tables.counters,
       auditTable: this.tables.tables.audit,
       routeScopes: routeScopeMap(routes),
-      environment: config.demoApiEnvironment,
+      ...(config.demoApiEnvironment ? { environment: config.demoApiEnvironment } : {}),
       resultsCacheTtl: Duration.seconds(config.authorizerCacheTtlSeconds),
       auditRetentionDays: config.auditRetentionDays,
-      environmentVariables: environment,
       logRetention,
     });
     built.set(functions.authorizer.name, this.authorizer.function);
@@ -105,7 +103,7 @@ export class LatchkeyStack extends Stack {
       throttle: config.throttle,
       accessLogRetention: logRetention,
       cloudWatchRole: config.apiGatewayCloudWatchRole,
-      webAclArn: config.webAclArn,
+      ...(config.webAclArn ? { webAclArn: config.webAclArn } : {}),
     });
 
     new AuditStream(this, 'AuditStream', {

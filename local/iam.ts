@@ -16,7 +16,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { resolve } from 'node:path';
 import { ACCESS_GRANTS, type Grant, METADATA_CONTEXT_KEY, ROTATION_SECRET_PREFIX } from '../lib/access-model';
-import { type Access, env, type FunctionDeclaration, tables } from '../lib/declaration';
+import { type Access, type FunctionDeclaration, tables } from '../lib/declaration';
+import { RESOURCES } from '../lib/function-environment';
 import { LOCAL_ACCOUNT_ID } from './credentials';
 
 export type Service = Grant['service'];
@@ -94,11 +95,14 @@ function statementOf(grant: Grant, region: string): Statement {
     case 'kms':
       return {
         actions: grant.actions,
-        resources: [a.key(process.env[env.kmsKeyId] ?? '<unset>')],
+        resources: [a.key(process.env[RESOURCES.kmsKeyId.name] ?? '<unset>')],
         contextKey: METADATA_CONTEXT_KEY,
       };
     case 'events':
-      return { actions: grant.actions, resources: [a.bus(process.env[env.eventBusName] ?? '<unset>')] };
+      return {
+        actions: grant.actions,
+        resources: [a.bus(process.env[RESOURCES.eventBusName.name] ?? '<unset>')],
+      };
     case 'secretsmanager':
       return { actions: grant.actions, resources: [a.secret(`${ROTATION_SECRET_PREFIX}*`)] };
   }
@@ -158,7 +162,7 @@ export function requestsOf(service: Service, operation: string, input: Input, re
       return [
         {
           action,
-          resource: a.key(str(input.KeyId) ?? process.env[env.kmsKeyId] ?? '*'),
+          resource: a.key(str(input.KeyId) ?? process.env[RESOURCES.kmsKeyId.name] ?? '*'),
           contextKeys: Object.keys((input.EncryptionContext ?? {}) as Input),
         },
       ];

@@ -10,9 +10,11 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { env as envNames, functions, routeScopeMap, routes } from '../lib/declaration';
+import { type LatchkeyConfig, readLocalConfig } from '../lib/config';
+import { functions, routes, type TableId, tables as tableDeclarations } from '../lib/declaration';
 import { generatePrincipals, type LocalPrincipal, loadOrCreateCredentials } from './credentials';
 import { assertPortFree, type DynamoDbLocal, startDynamoDbLocal } from './dynamodb';
+import { type LocalFunctionEnvironment, localFunctionEnvironment } from './environment';
 import { type LocalEvent, localEventBridge } from './eventbridge';
 import { type Gateway, startGateway } from './gateway';
 import { localKms } from './kms';
@@ -22,7 +24,6 @@ import { createTables } from './tables';
 
 export const REGION = 'us-east-1';
 export const DEFAULT_KMS_KEY_ID = 'alias/latchkey-local';
-export const EVENT_BUS_NAME = 'latchkey';
 
 export interface LocalStackOptions {
   /** Gateway port; 0 picks a free one. @default 3000 */
@@ -37,8 +38,11 @@ export interface LocalStackOptions {
   readonly dynamoEndpoint?: string;
   /** @default 'latchkey-local' */
   readonly tablePrefix?: string;
-  /** `LATCHKEY_API_ENVIRONMENT` of the protected demo API. @default 'development' */
-  readonly apiEnvironment?: string;
+  /**
+   * `latchkey:*` settings over those of `cdk.json` (keys without the prefix), e.g.
+   * `{ demoApiEnvironment: null }`. @default none: exactly what `cdk.json` says
+   */
+  readonly config?: Readonly<Record<string, unknown>>;
   /** Principals allowed on IAM routes. Default: `<dataDir>/credentials.json` when persistent, fresh random ones in memory. */
   readonly credentials?: readonly LocalPrincipal[];
   /** Where to write the env the handlers got, for `npm run invoke`. Default `<dataDir>/env.json` unless in memory; false for none. */
@@ -71,6 +75,11 @@ export interface LocalStack {
   readonly credentials: readonly LocalPrincipal[];
   /** Every environment variable the stack set for the handlers. */
   readonly env: Readonly<Record<string, string>>;
+  /** The configuration in force (`cdk.json` + `options.config`). */
+  readonly config: LatchkeyConfig;
+  /** What each function would get on AWS, from the same builder (lib/function-environment.ts). */
+  readonly functionEnvironments: LocalFunctionEnvironment['byFunction'];
+  /** `{ KEYS_TABLE_NAME: <name>, ... }`: each table's variable and name. */
   readonly tables: Readonly<Record<string, string>>;
   readonly dynamoEndpoint: string;
   readonly lambdas: LocalLambdas;
@@ -132,6 +141,8 @@ function setEnv(values: Record<string, string>): () => void {
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const log = options.quiet ? () => {} : (line: string) => console.log(`[local] ${line}`);
+  // Validated before anything starts: a bad cdk.json fails here, naming the key.
+  const config = readLocalConfig(options.config);
   const dataDir = resolve(options.dataDir ?? defaultDataDir());
   const persistDir = options.inMemory ? undefined : dataDir;
   const port = options.port ?? 3000;
@@ -165,15 +176,21 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       region: REGION,
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     });
-    const tables = await createTables(client, options.tablePrefix ?? 'latchkey-local').finally(() =>
+    const tableNames = await createTables(client, options.tablePrefix ?? 'latchkey-local').finally(() =>
       client.destroy(),
+    );
+    const tables = Object.fromEntries(
+      (Object.entries(tableNames) as [TableId, string][]).map(([id, name]) => [
+        tableDeclarations[id].envVar,
+        name,
+      ]),
     );
 
     const kmsKeyId = DEFAULT_KMS_KEY_ID;
     const common = { region: REGION, accountId: '000000000000' };
     const eventBridge = localEventBridge({
       ...common,
-      busName: EVENT_BUS_NAME,
+      busName: config.eventBusName,
       ...(persistDir ? { file: join(persistDir, 'events.jsonl') } : {}),
     });
     const kms = localKms({
@@ -211,8 +228,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     cleanups.push(() => gateway.close());
 
     // Set synchronously after listen: no request can reach a handler before this.
+    const handlerEnv = localFunctionEnvironment(
+      { tables: tableNames, kmsKeyId, eventBusName: config.eventBusName },
+      config,
+    );
     const env: Record<string, string> = {
-      ...tables,
+      ...handlerEnv.merged,
       AWS_REGION: REGION,
       AWS_ACCESS_KEY_ID: 'local',
       AWS_SECRET_ACCESS_KEY: 'local',
@@ -221,10 +242,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       AWS_ENDPOINT_URL_KMS: gateway.url,
       AWS_ENDPOINT_URL_EVENTBRIDGE: gateway.url,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: gateway.url,
-      [envNames.kmsKeyId]: kmsKeyId,
-      [envNames.eventBusName]: EVENT_BUS_NAME,
-      [envNames.routeScopes]: JSON.stringify(routeScopeMap()),
-      [envNames.apiEnvironment]: options.apiEnvironment ?? 'development',
     };
     cleanups.push(setEnv(env));
 
@@ -251,6 +268,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       region: REGION,
       credentials,
       env,
+      config,
+      functionEnvironments: handlerEnv.byFunction,
       tables,
       dynamoEndpoint,
       lambdas,

@@ -41,9 +41,9 @@ export function createTableInput(name: string, t: TableDeclaration): CreateTable
   };
 }
 
-/** Creates every declared table named `<prefix>-<id>` (idempotent); returns env vars naming them. */
-export async function createTables(client: DynamoDBClient, prefix: string): Promise<Record<string, string>> {
-  const envVars: Record<string, string> = {};
+/** Creates every declared table named `<prefix>-<id>` (idempotent); returns their names. */
+export async function createTables(client: DynamoDBClient, prefix: string): Promise<Record<TableId, string>> {
+  const names: Partial<Record<TableId, string>> = {};
   for (const [id, t] of Object.entries(tables) as [TableId, TableDeclaration][]) {
     const name = `${prefix}-${id}`;
     try {
@@ -60,7 +60,7 @@ export async function createTables(client: DynamoDBClient, prefix: string): Prom
       if (!(error instanceof ResourceInUseException)) throw error;
     }
     await client.send(new DescribeTableCommand({ TableName: name }));
-    envVars[t.envVar] = name;
+    names[id] = name;
   }
-  return envVars;
+  return names as Record<TableId, string>;
 }

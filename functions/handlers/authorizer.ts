@@ -1,26 +1,16 @@
 /**
- * The Latchkey Lambda authorizer (REQUEST type). A token that fails the format/checksum test is
- * refused without a read; otherwise one GetItem by id, then the pure decision in
- * `functions/domain/authorization.ts`. Any failure to read fails closed (401 via a thrown error).
+ * The Latchkey Lambda authorizer (REQUEST type) for API Gateway REST APIs: takes the token from the
+ * request, asks `services/authorization.ts` for a decision, audits refusals and counts use, and
+ * answers with an IAM policy over exactly the routes the key's scopes grant (docs/authorizer.md).
+ * Any failure to decide fails closed (401 via a thrown error).
  */
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent, Context } from 'aws-lambda';
-import { env } from '../../lib/declaration';
-import type { ApiKeyItem } from '../domain/api-key';
-import { type Decision, decide, grantedResources } from '../domain/authorization';
-import { type ParsedToken, parseToken } from '../domain/token';
-import { getKey } from '../repositories/keys-repository';
+import { grantedResources } from '../domain/authorization';
 import { recordDenial, recordUse } from '../services/access-audit';
-import { apiEnvironment } from '../shared/config';
+import { type AccessOutcome, checkAccess } from '../services/authorization';
+import { setting } from '../shared/config';
 import { headerOf } from '../shared/headers';
 import { logger } from '../shared/logger';
-
-function routeScopes(): Record<string, string> {
-  const raw = process.env[env.routeScopes];
-  if (!raw) return {};
-  return JSON.parse(raw) as Record<string, string>;
-}
-// Parsed once per execution environment; the map is fixed at deploy time.
-const ROUTE_SCOPES = routeScopes();
 
 /**
  * `Authorization: Bearer <token>`, or `X-API-Key: <token>` when there is no Authorization header.
@@ -54,36 +44,29 @@ function policy(
   };
 }
 
+/** The decision for `event`, and the policy API Gateway gets (none for a 401). */
 export async function authorize(
   event: APIGatewayRequestAuthorizerEvent,
   now = new Date(),
-): Promise<{
-  decision: Decision | { effect: 'unauthorized'; reason: 'missing_token' | 'malformed_token' };
-  result?: APIGatewayAuthorizerResult;
-  /** What the audit of a refusal names: the parsed token, and the key when one was found. */
-  token?: ParsedToken;
-  key?: ApiKeyItem | undefined;
-}> {
-  const raw = presentedToken(event);
-  if (!raw) return { decision: { effect: 'unauthorized', reason: 'missing_token' } };
-  const token = parseToken(raw);
-  if (!token) return { decision: { effect: 'unauthorized', reason: 'malformed_token' } };
-  const key = await getKey(token.id);
-  const decision = decide(token, key, {
-    routeKey: `${event.httpMethod} ${event.resource}`,
-    sourceIp: event.requestContext?.identity?.sourceIp,
+): Promise<AccessOutcome & { result?: APIGatewayAuthorizerResult }> {
+  const outcome = await checkAccess(
+    {
+      token: presentedToken(event),
+      routeKey: `${event.httpMethod} ${event.resource}`,
+      sourceIp: event.requestContext?.identity?.sourceIp,
+    },
     now,
-    apiEnvironment: apiEnvironment(),
-    routeScopes: ROUTE_SCOPES,
-  });
-  if (decision.effect === 'unauthorized') return { decision, token, key };
+  );
+  const { decision } = outcome;
+  if (decision.effect === 'unauthorized') return outcome;
   if (decision.effect === 'deny') {
-    return { decision, token, key, result: policy(decision.key.id, 'Deny', [event.methodArn]) };
+    return { ...outcome, result: policy(decision.key.id, 'Deny', [event.methodArn]) };
   }
   const k = decision.key;
+  const routeScopes = setting('routeScopes');
   return {
-    decision,
-    result: policy(k.id, 'Allow', grantedResources(event.methodArn, k.scopes, ROUTE_SCOPES), {
+    ...outcome,
+    result: policy(k.id, 'Allow', grantedResources(event.methodArn, k.scopes, routeScopes), {
       keyId: k.id,
       organizationId: k.organization_id,
       workspaceId: k.workspace_id ?? '',

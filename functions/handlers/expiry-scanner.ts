@@ -1,7 +1,7 @@
 /** Scheduled: sends ApiKeyExpiring (once per threshold) and ApiKeyExpired (once) for each key. */
 import type { Context, ScheduledEvent } from 'aws-lambda';
-import { env } from '../../lib/declaration';
-import { parseThresholds, scanExpiries } from '../services/lifecycle';
+import { scanExpiries } from '../services/lifecycle';
+import { setting } from '../shared/config';
 import { logger } from '../shared/logger';
 
 export const handler = async (
@@ -9,7 +9,7 @@ export const handler = async (
   context?: Context,
 ): Promise<{ expiring: number; expired: number; failed: number }> => {
   if (context) logger.addContext(context);
-  const result = await scanExpiries(new Date(), parseThresholds(process.env[env.expiryThresholdsDays]));
+  const result = await scanExpiries(new Date(), setting('expiryThresholdsDays'));
   const summary = {
     expiring: result.expiring.length,
     expired: result.expired.length,

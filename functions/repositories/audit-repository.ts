@@ -3,33 +3,18 @@
  * items (conditionally) and queries; no function holds UpdateItem or DeleteItem on it.
  *
  * Layout: `pk` = `KEY#<key id>` (or `IP#<source ip>` for a refusal that named no key), `sk` =
- * `<timestamp>#<event id>`, `ttl` = timestamp + AUDIT_RETENTION_DAYS. The `by_organization` index
+ * `<timestamp>#<event id>`, `ttl` = timestamp + the `auditRetentionDays` setting. The `by_organization` index
  * (`organization_id`, `sk`) serves the organization feed; entries without an organization (a
  * token for no known key) are simply not in it.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { env } from '../../lib/declaration';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { type AuditEntry, auditPartition, auditSortKey } from '../domain/audit';
 import { dynamodb } from '../shared/clients';
-import { tableName } from '../shared/config';
-import { minuteSk, usagePk } from './counters-repository';
+import { setting, tableName } from '../shared/config';
 import { checkStartKey, type Page, queryPage } from './paging';
 
-// Matches the `latchkey:auditRetentionDays` default in lib/config.ts, for when the env is unset.
-export const DEFAULT_RETENTION_DAYS = 400;
 const DAY_SECONDS = 86_400;
-/** Minute counters only back the usage view and the once-per-minute `used` entry. */
-const COUNTER_TTL_SECONDS = 7 * DAY_SECONDS;
-
-export function retentionDays(): number {
-  const raw = process.env[env.auditRetentionDays];
-  const days = raw === undefined || raw === '' ? DEFAULT_RETENTION_DAYS : Number(raw);
-  if (!Number.isInteger(days) || days < 1) {
-    throw new Error(`${env.auditRetentionDays} must be a whole number of days`);
-  }
-  return days;
-}
 
 export interface AuditItem extends AuditEntry {
   readonly pk: string;
@@ -37,7 +22,7 @@ export interface AuditItem extends AuditEntry {
   readonly ttl: number;
 }
 
-export function toItem(entry: AuditEntry, days = retentionDays()): AuditItem {
+export function toItem(entry: AuditEntry, days = setting('auditRetentionDays')): AuditItem {
   return {
     ...entry,
     pk: auditPartition(entry),
@@ -163,34 +148,4 @@ export function queryAudit(
     limit,
     checkStartKey(startKey, partition, keyAttrs, range),
   );
-}
-
-/**
- * Adds one authorizer instance's allowed count for a minute to the shared counter item and returns
- * the total so far. Runs once per key per minute per instance, after the minute ended.
- */
-export async function addAllowedCount(keyId: string, windowStart: Date, count: number): Promise<number> {
-  const out = await dynamodb.send(
-    new UpdateCommand({
-      TableName: tableName('counters'),
-      Key: { pk: usagePk(keyId), sk: minuteSk(windowStart) },
-      UpdateExpression: 'ADD #allowed :n SET #ttl = if_not_exists(#ttl, :ttl)',
-      ExpressionAttributeNames: { '#allowed': 'allowed', '#ttl': 'ttl' },
-      ExpressionAttributeValues: {
-        ':n': count,
-        ':ttl': Math.floor(windowStart.getTime() / 1000) + COUNTER_TTL_SECONDS,
-      },
-      ReturnValues: 'UPDATED_NEW',
-    }),
-  );
-  return Number(out.Attributes?.allowed ?? count);
-}
-
-/** The once-per-key-per-minute marker that decides which instance writes the `used` entry. */
-export function usedMarkerKey(keyId: string, windowStart: Date): { pk: string; sk: string; expiresAt: Date } {
-  return {
-    pk: usagePk(keyId),
-    sk: `USED#${windowStart.toISOString()}`,
-    expiresAt: new Date(windowStart.getTime() + COUNTER_TTL_SECONDS * 1000),
-  };
 }

@@ -10,6 +10,8 @@ import { dynamodb } from '../shared/clients';
 import { tableName } from '../shared/config';
 
 export const MINUTE_MS = 60_000;
+/** Minute counters only back the usage view and the once-per-minute `used` entry. */
+const COUNTER_TTL_SECONDS = 7 * 86_400;
 
 export function minuteWindow(now: Date): { start: Date; end: Date } {
   const start = new Date(Math.floor(now.getTime() / MINUTE_MS) * MINUTE_MS);
@@ -74,4 +76,34 @@ export async function releaseMarker(pk: string, sk: string): Promise<void> {
       ExpressionAttributeValues: { ':yes': true },
     }),
   );
+}
+
+/**
+ * Adds one authorizer instance's allowed count for a minute to the shared counter item and returns
+ * the total so far. Runs once per key per minute per instance, after the minute ended.
+ */
+export async function addAllowedCount(keyId: string, windowStart: Date, count: number): Promise<number> {
+  const out = await dynamodb.send(
+    new UpdateCommand({
+      TableName: tableName('counters'),
+      Key: { pk: usagePk(keyId), sk: minuteSk(windowStart) },
+      UpdateExpression: 'ADD #allowed :n SET #ttl = if_not_exists(#ttl, :ttl)',
+      ExpressionAttributeNames: { '#allowed': 'allowed', '#ttl': 'ttl' },
+      ExpressionAttributeValues: {
+        ':n': count,
+        ':ttl': Math.floor(windowStart.getTime() / 1000) + COUNTER_TTL_SECONDS,
+      },
+      ReturnValues: 'UPDATED_NEW',
+    }),
+  );
+  return Number(out.Attributes?.allowed ?? count);
+}
+
+/** The once-per-key-per-minute marker that decides which instance writes the `used` entry. */
+export function usedMarkerKey(keyId: string, windowStart: Date): { pk: string; sk: string; expiresAt: Date } {
+  return {
+    pk: usagePk(keyId),
+    sk: `USED#${windowStart.toISOString()}`,
+    expiresAt: new Date(windowStart.getTime() + COUNTER_TTL_SECONDS * 1000),
+  };
 }

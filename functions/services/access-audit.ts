@@ -8,8 +8,8 @@ import type { APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import type { ApiKeyItem } from '../domain/api-key';
 import { denialEntry, usedEntry } from '../domain/audit';
 import type { ParsedToken } from '../domain/token';
-import { addAllowedCount, putAuditEntry, usedMarkerKey } from '../repositories/audit-repository';
-import { claimMarker, MINUTE_MS } from '../repositories/counters-repository';
+import { putAuditEntry } from '../repositories/audit-repository';
+import { addAllowedCount, claimMarker, MINUTE_MS, usedMarkerKey } from '../repositories/counters-repository';
 import { headerOf } from '../shared/headers';
 import { logger } from '../shared/logger';
 

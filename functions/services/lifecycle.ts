@@ -18,7 +18,6 @@ import { logger } from '../shared/logger';
 import { rotateKey } from './api-keys';
 
 const DAY_MS = 86_400_000;
-export const DEFAULT_THRESHOLDS_DAYS = [14, 7, 1];
 /** How far back the scanner looks for keys that expired while it was not running. */
 export const EXPIRED_LOOKBACK_DAYS = 7;
 /** How far back the rotator looks for rotations that fell due while it was not running. */
@@ -29,16 +28,6 @@ function days(from: Date, count: number, step: 1 | -1): string[] {
   return Array.from({ length: count }, (_, i) =>
     dayOf(new Date(from.getTime() + step * i * DAY_MS).toISOString()),
   );
-}
-
-export function parseThresholds(raw: string | undefined): number[] {
-  if (!raw) return DEFAULT_THRESHOLDS_DAYS;
-  const values = raw
-    .replace(/[[\]\s]/g, '')
-    .split(',')
-    .map(Number)
-    .filter((n) => Number.isInteger(n) && n > 0);
-  return values.length ? [...new Set(values)].sort((a, b) => b - a) : DEFAULT_THRESHOLDS_DAYS;
 }
 
 export interface ScanResult {

@@ -1,35 +1,43 @@
 /**
- * Configuration from the environment, read when asked (cheap) so tests and the local stack can
- * point the same code at other tables. Names come from the one declaration in `lib/declaration.ts`.
+ * The functions' configuration, read from the environment through the one contract in
+ * `lib/function-environment.ts`: each variable is parsed on first use (and again only if it
+ * changes), with no default here. A missing or malformed variable throws an error naming it, so a
+ * function deployed without what it needs fails loudly instead of guessing (docs/configuration.md).
  */
-import { env, type TableId, tables } from '../../lib/declaration';
-import { ENVIRONMENTS, type Environment } from '../domain/token';
+import type * as z from 'zod/mini';
+import type { Setting, TableId } from '../../lib/declaration';
+import { RESOURCES, SETTINGS, type SettingValues } from '../../lib/function-environment';
 
-function required(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`Missing environment variable ${name}`);
-  return value;
+const parsed = new Map<string, { readonly raw: string; readonly value: unknown }>();
+
+function read<T>(variable: { readonly name: string; readonly schema: z.ZodMiniType<T, string> }): T {
+  const raw = process.env[variable.name];
+  if (raw === undefined || raw === '') {
+    throw new Error(`Missing environment variable ${variable.name} (see docs/configuration.md)`);
+  }
+  const hit = parsed.get(variable.name);
+  if (hit?.raw === raw) return hit.value as T;
+  const result = variable.schema.safeParse(raw);
+  if (!result.success) {
+    const why = result.error.issues.map((i) => i.message).join('; ');
+    throw new Error(`Environment variable ${variable.name} is invalid: ${why}`);
+  }
+  parsed.set(variable.name, { raw, value: result.data });
+  return result.data;
+}
+
+export function setting<K extends Setting>(key: K): SettingValues[K] {
+  return read(SETTINGS[key] as { name: string; schema: z.ZodMiniType<SettingValues[K], string> });
 }
 
 export function tableName(id: TableId): string {
-  return required(tables[id].envVar);
+  return read(RESOURCES.table(id));
 }
 
 export function kmsKeyId(): string {
-  return required(env.kmsKeyId);
+  return read(RESOURCES.kmsKeyId);
 }
 
 export function eventBusName(): string {
-  return required(env.eventBusName);
-}
-
-/** The environment of the protected API, when the stage has one (docs/authorizer.md). */
-export function apiEnvironment(): Environment | undefined {
-  const value = process.env[env.apiEnvironment];
-  return ENVIRONMENTS.find((e) => e === value);
-}
-
-/** Feature flag `apiKeys.enabled` (docs/management-api.md): only an explicit "false" turns management off. */
-export function apiKeysEnabled(): boolean {
-  return process.env[env.featureApiKeysEnabled] !== 'false';
+  return read(RESOURCES.eventBusName);
 }

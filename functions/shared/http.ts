@@ -20,7 +20,7 @@ import {
   UnsupportedMediaTypeError,
   ValidationError,
 } from '../domain/errors';
-import { apiKeysEnabled } from './config';
+import { setting } from './config';
 import { headerOf } from './headers';
 import { logger } from './logger';
 
@@ -153,7 +153,7 @@ export function route<B = undefined, Q = Record<string, never>, P = Record<strin
       },
     })
     .handler(async (event) => {
-      if (!apiKeysEnabled()) {
+      if (!setting('apiKeysEnabled')) {
         throw new ServiceDisabledError('API key management is disabled (apiKeys.enabled = false).');
       }
       const rawBody = readJsonBody(event);

@@ -4,10 +4,12 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { Environment } from '../../functions/domain/token';
-import { env, functions, type RouteScopeMap } from '../declaration';
+import { CONFIG_DEFAULTS } from '../config';
+import { functions, type RouteScopeMap } from '../declaration';
+import { functionEnvironment } from '../function-environment';
 import { grantAccess } from './access';
 import { LatchkeyFunction } from './latchkey-function';
-import { tableEnvironment } from './tables';
+import { tableNames } from './tables';
 
 export interface LatchkeyAuthorizerProps {
   /**
@@ -48,14 +50,9 @@ export interface LatchkeyAuthorizerProps {
   readonly identitySources?: string[];
   /**
    * Days after which the audit entries this authorizer writes expire.
-   * @default 400
+   * @default - Latchkey's `auditRetentionDays` default (docs/configuration.md)
    */
   readonly auditRetentionDays?: number;
-  /**
-   * More environment variables for the authorizer function.
-   * @default - none
-   */
-  readonly environmentVariables?: Record<string, string>;
   /**
    * Retention of the authorizer's log group.
    * @default logs.RetentionDays.ONE_YEAR
@@ -131,17 +128,14 @@ export class LatchkeyAuthorizer extends Construct {
     this.function = new LatchkeyFunction(this, 'Function', {
       declaration: functions.authorizer,
       logRetention: props.logRetention,
-      environment: {
-        ...props.environmentVariables,
-        ...tableEnvironment({
-          keys: props.keysTable,
-          counters: props.countersTable,
-          audit: props.auditTable,
-        }),
-        [env.routeScopes]: JSON.stringify(props.routeScopes),
-        [env.auditRetentionDays]: String(props.auditRetentionDays ?? 400),
-        ...(props.environment ? { [env.apiEnvironment]: props.environment } : {}),
-      },
+      environment: functionEnvironment(functions.authorizer, {
+        tables: tableNames({ keys: props.keysTable, counters: props.countersTable, audit: props.auditTable }),
+        settings: {
+          routeScopes: props.routeScopes,
+          apiEnvironment: props.environment ?? null,
+          auditRetentionDays: props.auditRetentionDays ?? CONFIG_DEFAULTS.auditRetentionDays,
+        },
+      }),
     });
     grantAccess(this.function.function, functions.authorizer.access, {
       tables: { keys: props.keysTable, counters: props.countersTable, audit: props.auditTable },

@@ -25,7 +25,7 @@ const attribute = (a: AttributeDeclaration): dynamodb.Attribute => ({
  * The keys, counters and audit tables, each built from its declaration in `lib/declaration.ts`
  * (keys, indexes, TTL, stream). This is where the audit table is defined.
  * On-demand, point-in-time recovery, encrypted with the stack's key; generated names, which
- * functions learn through the declared environment variables.
+ * functions learn through their environment (lib/function-environment.ts).
  */
 export class LatchkeyTables extends Construct {
   readonly tables: Readonly<Record<TableId, dynamodb.Table>>;
@@ -63,17 +63,15 @@ export class LatchkeyTables extends Construct {
     };
   }
 
-  /** `{ KEYS_TABLE_NAME: <name>, ... }`: the declared variables through which functions find the tables. */
-  get environment(): Record<string, string> {
-    return tableEnvironment(this.tables);
+  /** Each table's generated name, for `functionEnvironment` (lib/function-environment.ts). */
+  get names(): Record<TableId, string> {
+    return tableNames(this.tables);
   }
 }
 
-/** The declared table-name environment variables for any set of (possibly imported) tables. */
-export function tableEnvironment(refs: Readonly<Record<TableId, dynamodb.ITable>>): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [tableId, table] of Object.entries(refs) as [TableId, dynamodb.ITable][]) {
-    env[tables[tableId].envVar] = table.tableName;
-  }
-  return env;
+/** The names of any set of (possibly imported) tables. */
+export function tableNames<T extends TableId>(refs: Readonly<Record<T, dynamodb.ITable>>): Record<T, string> {
+  return Object.fromEntries(
+    (Object.entries(refs) as [T, dynamodb.ITable][]).map(([id, table]) => [id, table.tableName]),
+  ) as Record<T, string>;
 }

@@ -12,8 +12,8 @@ import { useConsumerHarness } from '../support/audit-consumer';
 import { newTestKey, TEST_ACTOR } from '../support/keys';
 
 const actor = TEST_ACTOR;
-process.env.AUDIT_RETENTION_DAYS = '30';
-const h = useConsumerHarness();
+// Configured as ops would (latchkey:auditRetentionDays), through the same contract as on AWS.
+const h = useConsumerHarness({ config: { auditRetentionDays: 30 } });
 const { auditItems, eventsFor, run } = h;
 const newKey = (name = 'consumer') => newTestKey(name);
 

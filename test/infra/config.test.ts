@@ -1,13 +1,27 @@
-/** `latchkey:*` context: defaults, values typed in cdk.json or given as strings with `-c`, and refusals. */
+/**
+ * The configuration contract: `latchkey:*` context (defaults, values typed in cdk.json or given as
+ * strings with `-c`, refusals), and one change reaching both the synthesized functions and the
+ * local stack's handlers through the one builder.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import cdkJson from '../../cdk.json';
-import { CONFIG_DEFAULTS, readConfig } from '../../lib/config';
+import { CONFIG_DEFAULTS, readConfig, readLocalConfig } from '../../lib/config';
+import { type FunctionDeclaration, functions } from '../../lib/declaration';
+import { SETTINGS } from '../../lib/function-environment';
+import { LatchkeyStack } from '../../lib/latchkey-stack';
+import { localFunctionEnvironment } from '../../local/environment';
+import { functionId, testApp } from './helpers';
 
 const config = (context: Record<string, unknown>) => readConfig(new App({ context }));
 
-it('uses the defaults when no key is set, and cdk.json holds exactly those defaults', () => {
+it('uses the defaults when no key is set, and cdk.json sets none (the schema holds every default)', () => {
   expect(config({})).toEqual(CONFIG_DEFAULTS);
-  expect(config(cdkJson.context)).toEqual(CONFIG_DEFAULTS);
+  expect(Object.keys(cdkJson.context).filter((k) => k.startsWith('latchkey:'))).toEqual([]);
+  expect(CONFIG_DEFAULTS).toMatchObject({ auditRetentionDays: 400, authorizerCacheTtlSeconds: 60 });
 });
 
 it('parses values given as strings on the command line', () => {
@@ -18,7 +32,7 @@ it('parses values given as strings on the command line', () => {
       'latchkey:expiryThresholdsDays': '[30,1]',
       'latchkey:throttle': '{"rateLimit":5,"burstLimit":10}',
       'latchkey:demoApiEnvironment': 'production',
-      'latchkey:superAdmins': '["arn:aws:iam::123456789012:role/Admin*"]',
+      'latchkey:eventBusName': 'latchkey-blue',
     }),
   ).toMatchObject({
     authorizerCacheTtlSeconds: 0,
@@ -26,12 +40,13 @@ it('parses values given as strings on the command line', () => {
     expiryThresholdsDays: [30, 1],
     throttle: { rateLimit: 5, burstLimit: 10 },
     demoApiEnvironment: 'production',
-    superAdmins: ['arn:aws:iam::123456789012:role/Admin*'],
+    eventBusName: 'latchkey-blue',
   });
 });
 
-it('turns the demo environment check off with null', () => {
-  expect(config({ 'latchkey:demoApiEnvironment': null }).demoApiEnvironment).toBeUndefined();
+it('turns the demo environment check off with null or an empty string', () => {
+  expect(config({ 'latchkey:demoApiEnvironment': null }).demoApiEnvironment).toBeNull();
+  expect(config({ 'latchkey:demoApiEnvironment': '' }).demoApiEnvironment).toBeNull();
 });
 
 it.each([
@@ -41,10 +56,57 @@ it.each([
   ['expiryThresholdsDays', []],
   ['apiKeysEnabled', 'yes'],
   ['throttle', { rateLimit: 5 }],
-  ['superAdmins', ['admin']],
   ['logRetentionDays', 42],
   ['eventBusName', 'no spaces'],
   ['webAclArn', 'arn:aws:s3:::bucket'],
 ])('refuses latchkey:%s = %j, naming the key', (key, value) => {
   expect(() => config({ [`latchkey:${key}`]: value })).toThrow(`latchkey:${key}`);
+});
+
+it('refuses an unknown latchkey:* key (a typo must not deploy a default), naming it', () => {
+  expect(() => config({ 'latchkey:auditRetentionDay': 30 })).toThrow('latchkey:auditRetentionDay');
+  // Read by nothing yet (tenancy is not built), so not accepted either.
+  expect(() => config({ 'latchkey:superAdmins': [] })).toThrow('latchkey:superAdmins');
+});
+
+describe('one change in cdk.json reaches AWS and the local stack alike', () => {
+  const context = { 'latchkey:auditRetentionDays': 30, 'latchkey:expiryThresholdsDays': [10, 2] };
+  let template: Template;
+  let local: ReturnType<typeof localFunctionEnvironment>;
+
+  beforeAll(() => {
+    template = Template.fromStack(new LatchkeyStack(testApp({ context }), 'LatchkeyStack'));
+    // The local stack reads cdk.json itself: give it a cdk.json holding the same change.
+    const dir = mkdtempSync(join(tmpdir(), 'latchkey-config-'));
+    const file = join(dir, 'cdk.json');
+    writeFileSync(file, JSON.stringify({ ...cdkJson, context: { ...cdkJson.context, ...context } }));
+    const localConfig = readLocalConfig({}, file);
+    local = localFunctionEnvironment(
+      { tables: { keys: 'k', counters: 'c', audit: 'a' }, kmsKeyId: 'key', eventBusName: 'bus' },
+      localConfig,
+    );
+  });
+
+  it.each((Object.values(functions) as FunctionDeclaration[]).map((f) => [f.name, f] as const))(
+    '%s: the same variables, and the same setting values',
+    (name, fn) => {
+      const deployed = template.toJSON().Resources[functionId(template, fn)].Properties.Environment.Variables;
+      const mine = local.byFunction[name] ?? {};
+      expect(
+        Object.keys(deployed)
+          .filter((k) => k !== 'NODE_OPTIONS')
+          .sort(),
+      ).toEqual(Object.keys(mine).sort());
+      for (const setting of fn.settings ?? []) {
+        const variable = SETTINGS[setting].name;
+        expect(deployed[variable]).toBe(mine[variable]);
+      }
+    },
+  );
+
+  it('carries the changed values', () => {
+    expect(local.byFunction[functions.auditConsumer.name]?.[SETTINGS.auditRetentionDays.name]).toBe('30');
+    expect(local.byFunction[functions.authorizer.name]?.[SETTINGS.auditRetentionDays.name]).toBe('30');
+    expect(local.byFunction[functions.expiryScanner.name]?.[SETTINGS.expiryThresholdsDays.name]).toBe('10,2');
+  });
 });

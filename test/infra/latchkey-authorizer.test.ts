@@ -10,7 +10,8 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
 import { LatchkeyAuthorizer, type LatchkeyAuthorizerProps } from '../../lib/constructs/latchkey-authorizer';
-import { env, functions, type RouteScopeMap, tables } from '../../lib/declaration';
+import { functions, type RouteScopeMap, tables } from '../../lib/declaration';
+import { SETTINGS } from '../../lib/function-environment';
 import { actionsOf, functionId, logicalIdOf, methodsByRoute, statementsOf, testApp } from './helpers';
 
 const LATCHKEY = 'arn:aws:dynamodb:eu-west-1:111111111111:table';
@@ -89,8 +90,8 @@ describe('protecting another stack’s RestApi', () => {
       Architectures: ['arm64'],
       Environment: {
         Variables: Match.objectLike({
-          [env.routeScopes]: JSON.stringify(ORDERS_SCOPES),
-          [env.apiEnvironment]: 'production',
+          [SETTINGS.routeScopes.name]: JSON.stringify(ORDERS_SCOPES),
+          [SETTINGS.apiEnvironment.name]: 'production',
           [tables.keys.envVar]: 'latchkey-keys',
           [tables.counters.envVar]: 'latchkey-counters',
           [tables.audit.envVar]: 'latchkey-audit',

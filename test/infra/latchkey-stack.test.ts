@@ -6,8 +6,8 @@ import { type CfnElement, Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
 import type { IConstruct } from 'constructs';
+import { CONFIG_DEFAULTS, functionSettings } from '../../lib/config';
 import {
-  env,
   type FunctionDeclaration,
   functions,
   routeScopeMap,
@@ -17,6 +17,7 @@ import {
   type TableId,
   tables,
 } from '../../lib/declaration';
+import { functionEnvironment, SETTINGS } from '../../lib/function-environment';
 import { LatchkeyStack } from '../../lib/latchkey-stack';
 import {
   actionsOf,
@@ -115,29 +116,41 @@ describe('functions', () => {
       Timeout: fn.timeoutSeconds ?? 10,
       TracingConfig: { Mode: 'Active' },
       LoggingConfig: { LogGroup: Match.anyValue() },
-      Environment: {
-        Variables: Match.objectLike({
-          NODE_OPTIONS: '--enable-source-maps',
-          [tables.keys.envVar]: { Ref: id.keys },
-          [tables.counters.envVar]: { Ref: id.counters },
-          [tables.audit.envVar]: { Ref: id.audit },
-          [env.kmsKeyId]: getAtt(id.key as string),
-          [env.eventBusName]: { Ref: logicalIdOf(template, 'AWS::Events::EventBus', {}) },
-          [env.auditRetentionDays]: '400',
-          [env.expiryThresholdsDays]: '14,7,1',
-          [env.featureApiKeysEnabled]: 'true',
-        }),
-      },
+      Environment: { Variables: Match.objectLike({ NODE_OPTIONS: '--enable-source-maps' }) },
     });
   });
+
+  it.each(all.map((f) => [f.name, f] as const))(
+    '%s: exactly the variables its access and settings need, with the resources and configured values',
+    (_, fn) => {
+      const variables = resource(functionId(template, fn)).Properties.Environment.Variables;
+      const expected = functionEnvironment(fn, {
+        tables: { keys: 'keys', counters: 'counters', audit: 'audit' },
+        kmsKeyId: 'key',
+        eventBusName: 'bus',
+        settings: functionSettings(CONFIG_DEFAULTS),
+      });
+      expect(Object.keys(variables).sort()).toEqual(['NODE_OPTIONS', ...Object.keys(expected)].sort());
+      const refs: Record<string, unknown> = {
+        [tables.keys.envVar]: { Ref: id.keys },
+        [tables.counters.envVar]: { Ref: id.counters },
+        [tables.audit.envVar]: { Ref: id.audit },
+        KMS_KEY_ID: getAtt(id.key as string),
+        EVENT_BUS_NAME: { Ref: logicalIdOf(template, 'AWS::Events::EventBus', {}) },
+      };
+      for (const name of Object.keys(expected)) {
+        expect(variables[name]).toEqual(refs[name] ?? expected[name]);
+      }
+    },
+  );
 
   it('gives the authorizer the route scopes and the demo environment', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Description: `Latchkey ${functions.authorizer.name} (${functions.authorizer.entry})`,
       Environment: {
         Variables: Match.objectLike({
-          [env.routeScopes]: JSON.stringify(routeScopeMap(routes)),
-          [env.apiEnvironment]: 'development',
+          [SETTINGS.routeScopes.name]: JSON.stringify(routeScopeMap(routes)),
+          [SETTINGS.apiEnvironment.name]: 'development',
         }),
       },
     });

@@ -199,7 +199,7 @@ describe('POST /v1/api-keys', () => {
       expect(res.status).toBe(503);
       expect(res.body.error.code).toBe('service_disabled');
     } finally {
-      delete process.env.LATCHKEY_API_KEYS_ENABLED;
+      process.env.LATCHKEY_API_KEYS_ENABLED = 'true';
     }
   });
 });

@@ -8,7 +8,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { handler } from '../../functions/handlers/audit-consumer';
 import type { LocalEvent } from '../../local/eventbridge';
-import type { LocalStack } from '../../local/stack';
+import type { LocalStack, LocalStackOptions } from '../../local/stack';
 import { lambdaContext } from './events';
 import { startTestStack } from './local-stack';
 import { streamReader } from './stream';
@@ -26,7 +26,7 @@ export interface ConsumerHarness {
 }
 
 /** Call at the top of a test file: registers beforeAll/beforeEach/afterAll and returns the harness. */
-export function useConsumerHarness(): ConsumerHarness {
+export function useConsumerHarness(options: LocalStackOptions = {}): ConsumerHarness {
   let stack: LocalStack | undefined;
   let stream: ReturnType<typeof streamReader> | undefined;
   let db: DynamoDBClient | undefined;
@@ -58,7 +58,7 @@ export function useConsumerHarness(): ConsumerHarness {
   };
 
   beforeAll(async () => {
-    stack = await startTestStack();
+    stack = await startTestStack(options);
     db = new DynamoDBClient({});
     stream = streamReader(stack.tables.KEYS_TABLE_NAME as string);
   });

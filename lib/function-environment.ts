@@ -1,0 +1,138 @@
+/**
+ * The environment contract between whoever starts a function (the CDK stack, the reusable
+ * authorizer construct, the local stack) and the function code that reads it.
+ *
+ * - Writers call `functionEnvironment(fn, sources)`: it emits exactly the variables `fn` needs:
+ *   one per resource its declared `access` touches (table names, the KMS key, the event bus) and
+ *   one per declared `settings` entry. A value the function needs but the writer lacks fails the
+ *   build, naming it.
+ * - Readers (`functions/shared/config.ts`) parse each variable with the schema below, on first use,
+ *   with no defaults of their own: a missing or malformed variable fails naming it.
+ *
+ * Pure data and zod/mini (small enough for the authorizer's bundle); no CDK import.
+ */
+import * as z from 'zod/mini';
+import { ENVIRONMENTS, type Environment } from '../functions/domain/token';
+import { ACCESS_GRANTS } from './access-model';
+import type { FunctionDeclaration, RouteScopeMap, Setting, TableId } from './declaration';
+import { tables } from './declaration';
+
+/** What a setting holds once parsed. */
+export interface SettingValues {
+  /** Audit items written by the function expire after this many days. */
+  readonly auditRetentionDays: number;
+  /** Days before expiry at which `ApiKeyExpiring` is sent, any order. */
+  readonly expiryThresholdsDays: readonly number[];
+  /** Feature flag `apiKeys.enabled`: false makes management routes answer 503. */
+  readonly apiKeysEnabled: boolean;
+  /** The protected API's environment; `null` admits keys of any environment. */
+  readonly apiEnvironment: Environment | null;
+  /** `"METHOD /path"` → scope, for the protected API the authorizer guards. */
+  readonly routeScopes: RouteScopeMap;
+}
+
+interface Variable<T> {
+  readonly name: string;
+  readonly schema: z.ZodMiniType<T, string>;
+  readonly format: (value: T) => string;
+}
+
+const variable = <T>(name: string, schema: z.ZodMiniType<T, string>, format: (value: T) => string) =>
+  ({ name, schema, format }) satisfies Variable<T>;
+
+const nonEmpty = z.string().check(z.minLength(1));
+const wholeDays = z.pipe(
+  z.string().check(z.regex(/^[1-9]\d{0,4}$/, 'must be a whole number of days')),
+  z.transform(Number),
+);
+const dayList = z.pipe(
+  z.string().check(z.regex(/^[1-9]\d{0,3}(,[1-9]\d{0,3})*$/, 'must be comma-separated days, e.g. 14,7,1')),
+  z.transform((s): readonly number[] => s.split(',').map(Number)),
+);
+const flag = z.pipe(
+  z.enum(['true', 'false']),
+  z.transform((s) => s === 'true'),
+);
+// "any" rather than an absent variable: absence always means a writer forgot it.
+const apiEnvironment = z.pipe(
+  z.enum([...ENVIRONMENTS, 'any']),
+  z.transform((s): Environment | null => (s === 'any' ? null : s)),
+);
+const routeScopes = z.pipe(
+  z.string(),
+  z.transform((s, ctx): RouteScopeMap => {
+    try {
+      const value: unknown = JSON.parse(s);
+      if (
+        typeof value === 'object' &&
+        value !== null &&
+        !Array.isArray(value) &&
+        Object.values(value).every((v) => typeof v === 'string')
+      ) {
+        return value as RouteScopeMap;
+      }
+    } catch {
+      // reported below
+    }
+    ctx.issues.push({
+      code: 'custom',
+      message: 'must be a JSON object of "METHOD /path": "scope"',
+      input: s,
+    });
+    return z.NEVER;
+  }),
+);
+
+/** Every setting's variable: name, parser, and how writers encode it. */
+export const SETTINGS: { readonly [K in Setting]: Variable<SettingValues[K]> } = {
+  auditRetentionDays: variable('AUDIT_RETENTION_DAYS', wholeDays, String),
+  expiryThresholdsDays: variable('EXPIRY_THRESHOLDS_DAYS', dayList, (days) => days.join(',')),
+  apiKeysEnabled: variable('LATCHKEY_API_KEYS_ENABLED', flag, String),
+  apiEnvironment: variable('LATCHKEY_API_ENVIRONMENT', apiEnvironment, (e) => e ?? 'any'),
+  routeScopes: variable('LATCHKEY_ROUTE_SCOPES', routeScopes, (m) => JSON.stringify(m)),
+};
+
+/** Resource variables: where a function finds what its access touches. */
+export const RESOURCES = {
+  kmsKeyId: variable('KMS_KEY_ID', nonEmpty, String),
+  eventBusName: variable('EVENT_BUS_NAME', nonEmpty, String),
+  table: (id: TableId) => variable(tables[id].envVar, nonEmpty, String),
+} as const;
+
+/** What a writer knows: resource names (CDK tokens on AWS) and setting values. */
+export interface EnvironmentSources {
+  readonly tables: Partial<Readonly<Record<TableId, string>>>;
+  readonly kmsKeyId?: string;
+  readonly eventBusName?: string;
+  readonly settings: Partial<SettingValues>;
+}
+
+function required<T>(value: T | undefined, what: string, fn: FunctionDeclaration): T {
+  if (value === undefined) throw new Error(`${fn.name} needs ${what}, but none was given`);
+  return value;
+}
+
+/** The exact environment variables `fn` needs, from its declared access and settings. */
+export function functionEnvironment(
+  fn: FunctionDeclaration,
+  sources: EnvironmentSources,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const access of fn.access) {
+    const grant = ACCESS_GRANTS[access];
+    if (grant.service === 'dynamodb') {
+      out[tables[grant.table].envVar] = required(sources.tables[grant.table], `the ${grant.table} table`, fn);
+    } else if (grant.service === 'kms') {
+      out[RESOURCES.kmsKeyId.name] = required(sources.kmsKeyId, 'the KMS key', fn);
+    } else if (grant.service === 'events') {
+      out[RESOURCES.eventBusName.name] = required(sources.eventBusName, 'the event bus', fn);
+    }
+    // secretsmanager: destinations are named per key, not by the environment.
+  }
+  for (const setting of fn.settings ?? []) {
+    const value = required(sources.settings[setting], `setting ${setting}`, fn);
+    // Each variable's format matches its own setting; TypeScript cannot correlate the two here.
+    out[SETTINGS[setting].name] = (SETTINGS[setting].format as (v: unknown) => string)(value);
+  }
+  return out;
+}
