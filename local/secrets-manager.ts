@@ -138,6 +138,7 @@ export function localSecretsManager(options: LocalSecretsManagerOptions): AwsSer
 
   return {
     targetPrefix: 'secretsmanager',
+    signingName: 'secretsmanager',
     operations: {
       CreateSecret(input) {
         const name = requiredString(input, 'Name');

@@ -1,4 +1,7 @@
-/** The local KMS, EventBridge and Secrets Manager endpoints, called with the real SDK clients. */
+/**
+ * The local KMS, EventBridge and Secrets Manager endpoints, called with the real SDK clients as the
+ * stack's operator (the environment's keys; who else may call them: `aws-auth.test.ts`).
+ */
 
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
@@ -23,7 +26,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import type { LocalEvent } from '../../local/eventbridge';
 import type { LocalStack } from '../../local/stack';
-import { send, startTestStack } from '../support/local-stack';
+import { send, sendSigned, startTestStack } from '../support/local-stack';
 
 let stack: LocalStack;
 let kms: KMSClient;
@@ -148,7 +151,11 @@ describe('local EventBridge', () => {
       expect(out.FailedEntryCount).toBe(1);
       expect(out.Entries?.[0]?.EventId).toEqual(expect.any(String));
       expect(out.Entries?.[2]?.ErrorCode).toBe('ResourceNotFoundException');
-      const res = await send(stack.url, { path: '/_local/events' });
+      const res = await sendSigned(stack.url, {
+        principal: stack.operator,
+        service: 'events',
+        path: '/_local/events',
+      });
       expect(res.status).toBe(200);
       const events = res.json<LocalEvent[]>();
       expect(events.map((e) => [e.source, e['detail-type'], e.detail])).toEqual([
