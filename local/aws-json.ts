@@ -2,7 +2,24 @@
  * The AWS JSON 1.1 protocol as the SDK speaks it: `POST /` with `X-Amz-Target: <Prefix>.<Operation>`,
  * errors as `{ "__type": "...", "message": "..." }` (plus `x-amzn-ErrorType`) so SDK clients throw
  * the same named exceptions as against AWS.
+ *
+ * Every request is authenticated and authorized first, as the real services do: a SigV4 signature
+ * for the service (`verifySigV4`, the same check as the management routes), by a caller the stack
+ * knows (`iam.ts` `awsCallers`), whose access allows the action on the resources the request names
+ * (`iam.ts`, the same evaluation as for DynamoDB). Failures are answered with the JSON services'
+ * status (400) and error types: `MissingAuthenticationTokenException`, `IncompleteSignatureException`,
+ * `InvalidSignatureException` (wrong secret, stale date), `UnrecognizedClientException` (unknown key),
+ * `AccessDeniedException`.
  */
+import {
+  type AwsCaller,
+  accessDeniedMessage,
+  deniedLine,
+  deniedRequest,
+  requestsOf,
+  type Service,
+} from './iam';
+import { type ReceivedRequest, verifySigV4 } from './sigv4';
 
 export class AwsServiceError extends Error {
   constructor(
@@ -20,6 +37,8 @@ export type AwsOperation = (input: AwsInput) => unknown;
 export interface AwsService {
   /** The `X-Amz-Target` prefix, e.g. `TrentService` for KMS. */
   readonly targetPrefix: string;
+  /** The SigV4 signing name, which is also the IAM action prefix: `kms`, `events`, `secretsmanager`. */
+  readonly signingName: Exclude<Service, 'dynamodb'>;
   readonly operations: Readonly<Record<string, AwsOperation>>;
 }
 
@@ -43,24 +62,55 @@ function errorReply(error: AwsServiceError): AwsJsonResponse {
   return reply(error.status, { __type: error.type, message: error.message }, error.type);
 }
 
+export interface AwsJsonOptions {
+  readonly region: string;
+  readonly services: readonly AwsService[];
+  /** Every caller the endpoints know, by access key id. */
+  readonly findCaller: (accessKeyId: string) => AwsCaller | undefined;
+  /** One line per denial. */
+  readonly log: (line: string) => void;
+  readonly now?: () => Date;
+}
+
+/** One `POST /` with `X-Amz-Target: target`; `request` exactly as received, for the signature. */
 export async function dispatchAwsJson(
-  services: readonly AwsService[],
+  options: AwsJsonOptions,
   target: string,
-  body: string,
+  request: ReceivedRequest,
 ): Promise<AwsJsonResponse> {
   const dot = target.lastIndexOf('.');
-  const service = services.find((s) => s.targetPrefix === target.slice(0, dot));
-  const operation = service?.operations[target.slice(dot + 1)];
-  if (!operation)
-    return errorReply(new AwsServiceError('UnknownOperationException', `Unknown operation ${target}`));
+  const service = options.services.find((s) => s.targetPrefix === target.slice(0, dot));
+  const unknown = () =>
+    errorReply(new AwsServiceError('UnknownOperationException', `Unknown operation ${target}`));
+  // The service decides the credential scope, so it is found before the signature is checked.
+  if (!service) return unknown();
+  const verdict = await verifySigV4(request, {
+    region: options.region,
+    service: service.signingName,
+    findPrincipal: options.findCaller,
+    ...(options.now ? { now: options.now } : {}),
+  });
+  if (!verdict.ok) return errorReply(new AwsServiceError(verdict.errorType, verdict.message));
+  const caller = verdict.principal;
+  const operationName = target.slice(dot + 1);
+  const operation = Object.hasOwn(service.operations, operationName)
+    ? service.operations[operationName]
+    : undefined;
+  if (!operation) return unknown();
   let input: unknown;
   try {
-    input = body ? JSON.parse(body) : {};
+    input = request.body.length ? JSON.parse(request.body.toString('utf8')) : {};
   } catch {
     return errorReply(new AwsServiceError('SerializationException', 'Request body is not valid JSON'));
   }
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     return errorReply(new AwsServiceError('SerializationException', 'Request body must be a JSON object'));
+  }
+  const requests = requestsOf(service.signingName, operationName, input as AwsInput, options.region);
+  const denied = deniedRequest(caller.access, requests, options.region);
+  if (denied) {
+    options.log(deniedLine(caller.name, caller.access === 'all' ? [] : caller.access, denied));
+    return errorReply(new AwsServiceError('AccessDeniedException', accessDeniedMessage(caller.arn, denied)));
   }
   try {
     return reply(200, (await operation(input as AwsInput)) ?? {});

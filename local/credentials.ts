@@ -1,46 +1,52 @@
 /**
- * Local IAM principals for SigV4 on management routes. Random on first start, kept in
- * `.local/credentials.json` (mode 600) and reused after; tests keep theirs in memory.
+ * Local credentials, random on first start, kept in `.local/credentials.json` (mode 600) and reused
+ * after; tests keep theirs in memory. Three kinds, one file:
+ * - `principals`: IAM users for SigV4 on the management routes (and nothing else);
+ * - `operator`: the developer's own identity on the local AWS endpoints (KMS, Secrets Manager,
+ *   EventBridge, `/_local/events`), like the account's administrator: calls made outside any
+ *   function (tests seeding data, the stack itself) sign with it;
+ * - `functions`: one role's keys per declared function; its SDK calls sign with them (`iam.ts`).
+ * Only `principals` are ever printed (`start.ts`); the others stay in the file.
  */
 import { randomBytes, randomInt } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { functions } from '../lib/declaration';
 
 export const LOCAL_ACCOUNT_ID = '000000000000';
 
-export interface LocalPrincipal {
-  readonly name: string;
+export interface AccessKeys {
   readonly access_key_id: string;
   readonly secret_access_key: string;
+}
+
+export interface LocalPrincipal extends AccessKeys {
+  readonly name: string;
   readonly arn: string;
   /** Stands for `aws:MultiFactorAuthPresent` (root mode, docs/management-api.md). */
   readonly mfa: boolean;
 }
 
-export interface CredentialsFile {
+export interface LocalCredentials {
   readonly principals: LocalPrincipal[];
+  readonly operator: LocalPrincipal;
+  /** By function name (`FunctionDeclaration.name`). */
+  readonly functions: Record<string, AccessKeys>;
 }
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
-function accessKeyId(): string {
+export function accessKeys(): AccessKeys {
   let id = 'AKIA';
   for (let i = 0; i < 16; i++) id += BASE32[randomInt(BASE32.length)];
-  return id;
-}
-
-function secretAccessKey(): string {
-  return randomBytes(30).toString('base64').replace(/\+/g, 'A').replace(/\//g, 'B');
+  return {
+    access_key_id: id,
+    secret_access_key: randomBytes(30).toString('base64').replace(/\+/g, 'A').replace(/\//g, 'B'),
+  };
 }
 
 export function principal(name: string, mfa = false): LocalPrincipal {
-  return {
-    name,
-    access_key_id: accessKeyId(),
-    secret_access_key: secretAccessKey(),
-    arn: `arn:aws:iam::${LOCAL_ACCOUNT_ID}:user/latchkey-${name}`,
-    mfa,
-  };
+  return { name, ...accessKeys(), arn: `arn:aws:iam::${LOCAL_ACCOUNT_ID}:user/latchkey-${name}`, mfa };
 }
 
 /** admin for everyday calls, auditor as a second identity, root-admin carries MFA for root mode. */
@@ -48,20 +54,29 @@ export function generatePrincipals(): LocalPrincipal[] {
   return [principal('admin'), principal('auditor'), principal('root-admin', true)];
 }
 
-function parse(file: string): LocalPrincipal[] {
-  const data = JSON.parse(readFileSync(file, 'utf8')) as Partial<CredentialsFile>;
-  const list = data.principals;
-  const valid =
-    Array.isArray(list) &&
-    list.length > 0 &&
-    list.every(
-      (p) =>
-        typeof p?.name === 'string' &&
-        typeof p.access_key_id === 'string' &&
-        typeof p.secret_access_key === 'string' &&
-        typeof p.arn === 'string',
-    );
-  if (!valid) {
+const declaredNames = () => Object.values(functions).map((f) => f.name);
+
+export function generateCredentials(functionNames: readonly string[] = declaredNames()): LocalCredentials {
+  return {
+    principals: generatePrincipals(),
+    operator: principal('operator'),
+    functions: Object.fromEntries(functionNames.map((name) => [name, accessKeys()])),
+  };
+}
+
+const isKeys = (k: unknown): k is AccessKeys =>
+  typeof k === 'object' &&
+  k !== null &&
+  typeof (k as AccessKeys).access_key_id === 'string' &&
+  typeof (k as AccessKeys).secret_access_key === 'string';
+
+const isPrincipal = (p: unknown): p is LocalPrincipal =>
+  isKeys(p) &&
+  typeof (p as LocalPrincipal).name === 'string' &&
+  typeof (p as LocalPrincipal).arn === 'string';
+
+function parsePrincipals(file: string, list: unknown): LocalPrincipal[] {
+  if (!Array.isArray(list) || list.length === 0 || !list.every(isPrincipal)) {
     throw new Error(
       `${file} is not a valid credentials file ({ "principals": [ { name, access_key_id, secret_access_key, arn } ] }). Fix or delete it.`,
     );
@@ -69,13 +84,38 @@ function parse(file: string): LocalPrincipal[] {
   return list.map((p) => ({ ...p, mfa: p.mfa === true }));
 }
 
-/** Reads the file, or writes new random principals to it; `created` says which. */
-export function loadOrCreateCredentials(file: string): { principals: LocalPrincipal[]; created: boolean } {
-  if (existsSync(file)) return { principals: parse(file), created: false };
-  const principals = generatePrincipals();
+function write(file: string, credentials: LocalCredentials): void {
   mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, `${JSON.stringify({ principals } satisfies CredentialsFile, null, 2)}\n`, {
-    mode: 0o600,
-  });
-  return { principals, created: true };
+  // Write-then-rename: the file is 600 from its first byte, and never half written.
+  writeFileSync(`${file}.tmp`, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
+  renameSync(`${file}.tmp`, file);
+}
+
+/**
+ * Reads the file, or writes new random credentials to it; `created` says which. A function declared
+ * after the file was written (or the operator) gets its keys now, saved with the rest.
+ */
+export function loadOrCreateCredentials(
+  file: string,
+  functionNames: readonly string[] = declaredNames(),
+): LocalCredentials & { created: boolean } {
+  if (!existsSync(file)) {
+    const credentials = generateCredentials(functionNames);
+    write(file, credentials);
+    return { ...credentials, created: true };
+  }
+  const data = JSON.parse(readFileSync(file, 'utf8')) as Partial<Record<keyof LocalCredentials, unknown>>;
+  const principals = parsePrincipals(file, data.principals);
+  const saved = typeof data.functions === 'object' && data.functions !== null ? data.functions : {};
+  const keys = Object.fromEntries(Object.entries(saved).filter(([, k]) => isKeys(k))) as Record<
+    string,
+    AccessKeys
+  >;
+  const missing = functionNames.filter((name) => !keys[name]);
+  for (const name of missing) keys[name] = accessKeys();
+  const hasOperator = isPrincipal(data.operator);
+  const operator = isPrincipal(data.operator) ? { ...data.operator, mfa: false } : principal('operator');
+  const credentials: LocalCredentials = { principals, operator, functions: keys };
+  if (missing.length > 0 || !hasOperator) write(file, credentials);
+  return { ...credentials, created: false };
 }

@@ -80,6 +80,7 @@ export function localEventBridge(options: LocalEventBridgeOptions): LocalEventBr
 
   return {
     targetPrefix: 'AWSEvents',
+    signingName: 'events',
     operations: {
       PutEvents(input) {
         const entries = input.Entries;

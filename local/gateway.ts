@@ -1,7 +1,9 @@
 /**
  * The local API Gateway: one node:http server on 127.0.0.1 serving every declared route with the
  * same authorization as on AWS (SigV4 for `iam` routes, the Latchkey authorizer for protected
- * ones), the local AWS JSON endpoints (`POST /` with `X-Amz-Target`) and `/_local/*` helpers.
+ * ones), the local AWS JSON endpoints (`POST /` with `X-Amz-Target`, SigV4 and local IAM as the real
+ * services: `aws-json.ts`) and `/_local/*` helpers (health is open; the others answer only a request
+ * the operator signed, since they show what no other principal may read).
  *
  * Choices where AWS has no local equivalent:
  * - unknown path: 404 `{"error":{"code":"not_found"}}` (clearer than AWS's 403 while developing);
@@ -20,6 +22,7 @@ import { authorizerEvent, type GatewayRequest, proxyEvent } from './api-events';
 import { runAuthorizer } from './authorize';
 import { type AwsService, dispatchAwsJson } from './aws-json';
 import type { LocalPrincipal } from './credentials';
+import type { AwsCaller } from './iam';
 import { LambdaTimeoutError, type LocalLambdas } from './lambda';
 import { matchRoute, type RouteMatch } from './router';
 import { type ParsedQuery, parseQuery, verifySigV4 } from './sigv4';
@@ -38,11 +41,22 @@ export interface GatewayOptions {
   readonly principals: () => readonly LocalPrincipal[];
   readonly lambdas: LocalLambdas;
   readonly awsServices: readonly AwsService[];
-  /** Extra `GET /_local/<name>` endpoints answering JSON (health, events...). */
-  readonly localEndpoints: Readonly<Record<string, () => Promise<{ status: number; body: unknown }>>>;
+  /** Who may call the AWS endpoints, by access key id (`iam.ts` `awsCallers`). Default: nobody. */
+  readonly awsCallers?: (accessKeyId: string) => AwsCaller | undefined;
+  /** Extra `GET /_local/<name>` endpoints answering JSON to anyone (health). */
+  readonly localEndpoints: Readonly<Record<string, LocalEndpoint>>;
+  /**
+   * `GET /_local/<name>` endpoints answering only a request signed (SigV4, for `service`) by a caller
+   * allowed everything, i.e. the operator: they show data no other principal may read (the bus).
+   */
+  readonly operatorEndpoints?: Readonly<
+    Record<string, { readonly service: string; readonly answer: LocalEndpoint }>
+  >;
   readonly trustForwardedFor?: boolean;
   readonly log?: (line: string) => void;
 }
+
+export type LocalEndpoint = () => Promise<{ status: number; body: unknown }>;
 
 export interface Gateway {
   readonly port: number;
@@ -138,8 +152,13 @@ function proxyReply(result: unknown): Reply | undefined {
   };
 }
 
+/** `record[name]` when the record itself has it (a path segment like `constructor` names nothing). */
+const own = <T>(record: Readonly<Record<string, T>>, name: string): T | undefined =>
+  Object.hasOwn(record, name) ? record[name] : undefined;
+
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const log = options.log ?? (() => {});
+  const awsCaller = options.awsCallers ?? (() => undefined);
 
   async function invokeRoute(request: GatewayRequest, event: unknown): Promise<Reply> {
     try {
@@ -219,16 +238,41 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       }
       throw error;
     }
+    const received = { method, path, rawQuery, rawHeaders: req.rawHeaders, body };
     const target = req.headers['x-amz-target'];
     if (method === 'POST' && path === '/' && typeof target === 'string') {
-      const out = await dispatchAwsJson(options.awsServices, target, body.toString('utf8'));
+      const out = await dispatchAwsJson(
+        { region: options.region, services: options.awsServices, findCaller: awsCaller, log },
+        target,
+        received,
+      );
       return { status: out.status, headers: out.headers, body: out.body };
     }
     const local = /^\/_local\/([\w-]+)$/.exec(path)?.[1];
-    const endpoint = local && method === 'GET' ? options.localEndpoints[local] : undefined;
-    if (endpoint) {
-      const out = await endpoint();
-      return json(out.status, out.body);
+    if (local && method === 'GET') {
+      const open = own(options.localEndpoints, local);
+      if (open) {
+        const out = await open();
+        return json(out.status, out.body);
+      }
+      const restricted = own(options.operatorEndpoints ?? {}, local);
+      if (restricted) {
+        const verdict = await verifySigV4(received, {
+          region: options.region,
+          service: restricted.service,
+          findPrincipal: awsCaller,
+        });
+        if (!verdict.ok) return gatewayError(403, verdict.errorType, verdict.message);
+        if (verdict.principal.access !== 'all') {
+          return gatewayError(
+            403,
+            'AccessDeniedException',
+            `User: ${verdict.principal.arn} is not authorized to read ${path}: only the local operator is`,
+          );
+        }
+        const out = await restricted.answer();
+        return json(out.status, out.body);
+      }
     }
     return handleRoute({
       requestId,

@@ -1,13 +1,21 @@
 /**
  * Local IAM: a function may call AWS only as its declared `access` allows, so a missing grant fails
  * here instead of after deploy. The grants are `ACCESS_GRANTS` (`lib/access-model.ts`), the very data
- * CDK makes the roles' policies of; this module only evaluates them.
+ * CDK makes the roles' policies of; this module only evaluates them, for both sides:
  *
- * `localLambdas` runs each invocation inside `asFunction(...)` (an AsyncLocalStorage context), and a
- * middleware on the functions' own SDK clients checks every command against the current function's
- * grants, failing it as AWS does (`AccessDeniedException`). Calls outside any invocation are not
- * checked: tests seeding data, the stack's own setup, and the stream poller's reads (on AWS those are
- * the Lambda service's, not the function's; the poller also uses its own clients).
+ * - Each function runs as its own role (`LocalRoles`: keys per declared function, kept in
+ *   `credentials.json`). `localLambdas` runs each invocation inside `asFunction(...)` (an
+ *   AsyncLocalStorage context), and the functions' module-scope KMS, EventBridge and Secrets Manager
+ *   clients sign every request with the current invocation's role keys. The local endpoints
+ *   (`aws-json.ts`) verify the signature, find the caller (`awsCallers`) and evaluate its access here;
+ *   a denial is AWS's `AccessDeniedException`, from the server, as on AWS.
+ * - DynamoDB Local checks nothing, so the functions' DynamoDB client gets a middleware that evaluates
+ *   each command here before it is sent.
+ *
+ * Outside any invocation (tests seeding data, the stack's own setup) the functions' clients sign
+ * with the environment's keys: the stack's operator, allowed everything on the local endpoints.
+ * Management principals are allowed nothing there. The stream poller's reads use its own clients (on
+ * AWS those are the Lambda service's, not the function's).
  *
  * Evaluated like the policies CDK writes: an action on a resource ARN, allowed when a grant lists
  * the action and a resource matching the ARN (a trailing `*` is a prefix), plus the one condition
@@ -16,16 +24,17 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { resolve } from 'node:path';
 import { ACCESS_GRANTS, type Grant, METADATA_CONTEXT_KEY, ROTATION_SECRET_PREFIX } from '../lib/access-model';
-import { type Access, type FunctionDeclaration, tables } from '../lib/declaration';
+import { type Access, type FunctionDeclaration, functions, tables } from '../lib/declaration';
 import { RESOURCES } from '../lib/function-environment';
-import { LOCAL_ACCOUNT_ID } from './credentials';
+import { type AccessKeys, accessKeys, LOCAL_ACCOUNT_ID, type LocalPrincipal } from './credentials';
+import type { SigningPrincipal } from './sigv4';
 
 export type Service = Grant['service'];
 
 /**
  * Every SDK client the functions create (at module scope), by module and export, with the service
  * prefix IAM names its actions by. `test/local/iam.test.ts` checks that no client in `functions/` is
- * missing here: an unlisted client would go unchecked.
+ * missing here: an unlisted client would sign with the environment's (the operator's) keys.
  */
 export const FUNCTION_CLIENTS: readonly { module: string; client: string; service: Service }[] = [
   { module: 'functions/shared/clients', client: 'dynamodb', service: 'dynamodb' },
@@ -38,8 +47,84 @@ export const FUNCTION_CLIENTS: readonly { module: string; client: string; servic
   },
 ];
 
+/** A function's role: its declared access, and the long-term keys its calls are signed with. */
+export interface LocalRole {
+  /** The function's name. */
+  readonly name: string;
+  readonly access: readonly Access[];
+  /** As AWS names a Lambda function's caller: the role, with a session named after the function. */
+  readonly arn: string;
+  readonly keys: AccessKeys;
+}
+
+export interface LocalRoles {
+  /**
+   * The role `fn` runs as. A declaration the stack was not started with (a test's fixture, a
+   * declared function given other access by a test) gets a role of its own, made now, in memory.
+   */
+  of(fn: FunctionDeclaration): LocalRole;
+  byAccessKey(accessKeyId: string): LocalRole | undefined;
+}
+
+export function roleArn(functionName: string): string {
+  const role = `latchkey-local-${functionName}`;
+  return `arn:aws:sts::${LOCAL_ACCOUNT_ID}:assumed-role/${role}/${role}`;
+}
+
+/** `keys`: each declared function's role keys, by name (`LocalCredentials.functions`). */
+export function localRoles(
+  keys: Readonly<Record<string, AccessKeys>> = {},
+  declared: readonly FunctionDeclaration[] = Object.values(functions),
+): LocalRoles {
+  // The access is part of a role's identity: the same name with other access is another role.
+  const id = (fn: FunctionDeclaration) => `${fn.name}\n${[...fn.access].sort().join(',')}`;
+  const byFunction = new Map<string, LocalRole>();
+  const byKey = new Map<string, LocalRole>();
+  const add = (fn: FunctionDeclaration, k: AccessKeys): LocalRole => {
+    const role: LocalRole = { name: fn.name, access: [...fn.access], arn: roleArn(fn.name), keys: k };
+    byFunction.set(id(fn), role);
+    byKey.set(k.access_key_id, role);
+    return role;
+  };
+  for (const fn of declared) {
+    const k = keys[fn.name];
+    if (k) add(fn, k);
+  }
+  return {
+    of: (fn) => byFunction.get(id(fn)) ?? add(fn, accessKeys()),
+    byAccessKey: (accessKeyId) => byKey.get(accessKeyId),
+  };
+}
+
+/** Whoever signed a request to the local AWS endpoints, as IAM evaluates it. */
+export interface AwsCaller extends SigningPrincipal {
+  /** For the log. */
+  readonly name: string;
+  /** As AWS names the caller in a denial. */
+  readonly arn: string;
+  /** A function's declared access; `all` for the operator; none for the management principals. */
+  readonly access: readonly Access[] | 'all';
+}
+
+/** Every caller the local AWS endpoints know, by access key id. */
+export function awsCallers(known: {
+  readonly principals: readonly LocalPrincipal[];
+  readonly operator: LocalPrincipal;
+  readonly roles: LocalRoles;
+}): (accessKeyId: string) => AwsCaller | undefined {
+  return (accessKeyId) => {
+    const role = known.roles.byAccessKey(accessKeyId);
+    if (role) return { ...role.keys, name: role.name, arn: role.arn, access: role.access };
+    if (known.operator.access_key_id === accessKeyId) return { ...known.operator, access: 'all' };
+    // Management principals may call the management API only (execute-api), nothing here.
+    const user = known.principals.find((p) => p.access_key_id === accessKeyId);
+    return user ? { ...user, access: [] } : undefined;
+  };
+}
+
 export interface Invocation {
   readonly fn: FunctionDeclaration;
+  readonly role: LocalRole;
   readonly region: string;
   /** The local stack's log: one line per denial. */
   readonly log: (line: string) => void;
@@ -132,24 +217,40 @@ const TRANSACT_ITEM_ACTIONS: Readonly<Record<string, string>> = {
   ConditionCheck: 'dynamodb:ConditionCheckItem',
 };
 
-/** What IAM evaluates for one SDK command (`operation` = command name without `Command`). */
+const object = (v: unknown): Input =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Input) : {};
+const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+
+/**
+ * What IAM evaluates for one SDK command or AWS JSON request (`operation` = the command name without
+ * `Command`, or the `X-Amz-Target` operation). The local endpoints pass what a client sent: any shape.
+ * Never empty: a request naming no resource (`Entries: []`) is evaluated on `*`, which no grant allows.
+ */
 export function requestsOf(service: Service, operation: string, input: Input, region: string): AwsRequest[] {
-  const a = arns(region);
   const action = `${service}:${operation}`;
-  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  const named = namedRequests(service, action, operation, input, region);
+  return named.length > 0 ? named : [{ action, resource: '*' }];
+}
+
+function namedRequests(
+  service: Service,
+  action: string,
+  operation: string,
+  input: Input,
+  region: string,
+): AwsRequest[] {
+  const a = arns(region);
   switch (service) {
     case 'dynamodb': {
       if (operation === 'BatchGetItem' || operation === 'BatchWriteItem') {
-        return Object.keys((input.RequestItems ?? {}) as Input).map((t) => ({
-          action,
-          resource: a.table(t),
-        }));
+        return Object.keys(object(input.RequestItems)).map((t) => ({ action, resource: a.table(t) }));
       }
       if (operation === 'TransactGetItems' || operation === 'TransactWriteItems') {
-        return ((input.TransactItems ?? []) as Input[]).flatMap((item) =>
-          Object.entries(item).map(([kind, op]) => ({
+        return list(input.TransactItems).flatMap((item) =>
+          Object.entries(object(item)).map(([kind, op]) => ({
             action: TRANSACT_ITEM_ACTIONS[kind] ?? `dynamodb:${kind}`,
-            resource: a.table(str((op as Input).TableName) ?? '*'),
+            resource: a.table(str(object(op).TableName) ?? '*'),
           })),
         );
       }
@@ -163,19 +264,20 @@ export function requestsOf(service: Service, operation: string, input: Input, re
         {
           action,
           resource: a.key(str(input.KeyId) ?? process.env[RESOURCES.kmsKeyId.name] ?? '*'),
-          contextKeys: Object.keys((input.EncryptionContext ?? {}) as Input),
+          contextKeys: Object.keys(object(input.EncryptionContext)),
         },
       ];
     case 'events':
       if (operation === 'PutEvents') {
-        return ((input.Entries ?? []) as Input[]).map((e) => ({
+        return list(input.Entries).map((e) => ({
           action,
-          resource: a.bus(str(e.EventBusName) ?? 'default'),
+          resource: a.bus(str(object(e).EventBusName) || 'default'),
         }));
       }
       return [{ action, resource: '*' }];
     case 'secretsmanager': {
-      const id = str(input.SecretId);
+      // CreateSecret names the secret it makes; the others name the secret they act on.
+      const id = str(input.SecretId) ?? str(input.Name);
       return [{ action, resource: id ? a.secret(id) : '*' }];
     }
   }
@@ -188,20 +290,36 @@ export class AccessDeniedException extends Error {
   readonly $metadata = { httpStatusCode: 400 };
 }
 
+/** AWS's words for a request no policy allows. */
+export function accessDeniedMessage(arn: string, request: AwsRequest): string {
+  return (
+    `User: ${arn} is not authorized to perform: ${request.action} on resource: ${request.resource} ` +
+    `because no identity-based policy allows the ${request.action} action`
+  );
+}
+
+/** The first of `requests` that `access` does not allow, if any. */
+export function deniedRequest(
+  access: readonly Access[] | 'all',
+  requests: readonly AwsRequest[],
+  region: string,
+): AwsRequest | undefined {
+  if (access === 'all') return undefined;
+  return requests.find((r) => !isAllowed(access, r, region));
+}
+
+/** The log line for a denial. */
+export function deniedLine(name: string, access: readonly Access[], request: AwsRequest): string {
+  return `IAM: ${name} denied ${request.action} on ${request.resource} (declared access: ${access.join(', ') || 'none'})`;
+}
+
 /** Throws what AWS answers when `invocation.fn`'s role lacks any of `requests`, and logs it. */
 export function check(invocation: Invocation, requests: readonly AwsRequest[]): void {
-  const { fn, region, log } = invocation;
-  const denied = requests.find((r) => !isAllowed(fn.access, r, region));
+  const { fn, role, region, log } = invocation;
+  const denied = deniedRequest(fn.access, requests, region);
   if (!denied) return;
-  // On AWS the role is the function's and the session is named after the function.
-  const role = `latchkey-local-${fn.name}`;
-  log(
-    `IAM: ${fn.name} denied ${denied.action} on ${denied.resource} (declared access: ${fn.access.join(', ') || 'none'})`,
-  );
-  throw new AccessDeniedException(
-    `User: arn:aws:sts::${LOCAL_ACCOUNT_ID}:assumed-role/${role}/${role} is not authorized to perform: ` +
-      `${denied.action} on resource: ${denied.resource} because no identity-based policy allows the ${denied.action} action`,
-  );
+  log(deniedLine(fn.name, fn.access, denied));
+  throw new AccessDeniedException(accessDeniedMessage(role.arn, denied));
 }
 
 const MIDDLEWARE = 'latchkeyLocalIam';
@@ -215,17 +333,55 @@ interface SdkClient {
     ): void;
     identify(): string[];
   };
+  readonly config: { credentials: unknown };
+}
+
+interface Identity {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
 }
 
 /**
- * Adds the check to every client in `FUNCTION_CLIENTS` (once). Required lazily, like the handlers:
- * the clients read their endpoints from the env the stack sets when created.
+ * The credentials of the functions' clients: the current invocation's role, else the environment's
+ * keys (the operator's while a local stack runs), read at each call. `memoized` tells the SDK this is
+ * already a provider, so it asks it again for every request instead of keeping its first answer.
+ */
+const invocationCredentials = Object.assign(
+  async (): Promise<Identity> => {
+    const invocation = current.getStore();
+    if (invocation) {
+      return {
+        accessKeyId: invocation.role.keys.access_key_id,
+        secretAccessKey: invocation.role.keys.secret_access_key,
+      };
+    }
+    const accessKeyId = process.env.AWS_ACCESS_KEY_ID;
+    const secretAccessKey = process.env.AWS_SECRET_ACCESS_KEY;
+    if (!accessKeyId || !secretAccessKey)
+      throw new Error('No AWS credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set');
+    return { accessKeyId, secretAccessKey };
+  },
+  { memoized: true },
+);
+
+const configured = new WeakSet<object>();
+
+/**
+ * Prepares every client in `FUNCTION_CLIENTS` (once): the ones the local endpoints serve sign as the
+ * current invocation's role (the endpoint decides), the DynamoDB one checks each command before it is
+ * sent (DynamoDB Local would not). Required lazily, like the handlers: the clients read their
+ * endpoints from the env the stack sets when created.
  */
 export function enforceOnFunctionClients(): void {
   for (const { module, client: name, service } of FUNCTION_CLIENTS) {
     const client = (require(resolve(__dirname, '..', module)) as Record<string, SdkClient>)[name];
     if (!client) throw new Error(`${module} does not export its SDK client as \`${name}\``);
-    if (client.middlewareStack.identify().some((m) => m.startsWith(MIDDLEWARE))) continue;
+    if (configured.has(client)) continue;
+    configured.add(client);
+    if (service !== 'dynamodb') {
+      client.config.credentials = invocationCredentials;
+      continue;
+    }
     client.middlewareStack.add(
       (next, context) => async (args) => {
         const invocation = current.getStore();

@@ -8,6 +8,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type FunctionDeclaration, functions, schedules, streamConsumer } from '../lib/declaration';
+import { loadOrCreateCredentials } from './credentials';
+import { localRoles } from './iam';
 import { localLambdas } from './lambda';
 import { scheduledEvent } from './scheduler';
 import { defaultDataDir, REGION, readEnvFile } from './stack';
@@ -37,7 +39,8 @@ async function main(): Promise<void> {
   if (!fn) throw new Error(name ? `Unknown function '${name}'.\n${usage()}` : usage());
   const eventArg = args.includes('--event') ? args[args.indexOf('--event') + 1] : undefined;
 
-  const envFile = join(process.env.LATCHKEY_LOCAL_DIR ?? defaultDataDir(), 'env.json');
+  const dataDir = process.env.LATCHKEY_LOCAL_DIR ?? defaultDataDir();
+  const envFile = join(dataDir, 'env.json');
   const stack = readEnvFile(envFile);
   if (!stack) throw new Error(`No running local stack (${envFile} not found). Start it with \`npm start\`.`);
   const health = await fetch(`${stack.url}/_local/health`).catch(() => undefined);
@@ -46,7 +49,9 @@ async function main(): Promise<void> {
 
   // Before the handler is loaded: its SDK clients read their endpoints when created.
   Object.assign(process.env, stack.env);
-  const result = await localLambdas(REGION).invoke(fn, eventFor(fn, eventArg));
+  // As the function's role, with the keys the running stack knows (credentials.json).
+  const roles = localRoles(loadOrCreateCredentials(join(dataDir, 'credentials.json')).functions);
+  const result = await localLambdas(REGION, undefined, roles).invoke(fn, eventFor(fn, eventArg));
   console.log(JSON.stringify(result ?? null, null, 2));
 }
 

@@ -119,6 +119,7 @@ export function localKms(options: LocalKmsOptions): AwsService {
 
   return {
     targetPrefix: 'TrentService',
+    signingName: 'kms',
     operations: {
       Encrypt(input) {
         checkAlgorithm(input);

@@ -1,14 +1,15 @@
 /**
  * Runs declared functions in-process: each `fn.entry` is required once, lazily, and its `handler`
- * called with a Lambda-like context and the function's declared timeout, as that function for local
- * IAM (`iam.ts`): its AWS calls may do only what its declared `access` allows.
+ * called with a Lambda-like context and the function's declared timeout, as that function's role for
+ * local IAM (`iam.ts`): its AWS calls are signed with the role's keys and may do only what its
+ * declared `access` allows.
  */
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { Context } from 'aws-lambda';
 import type { FunctionDeclaration } from '../lib/declaration';
 import { LOCAL_ACCOUNT_ID } from './credentials';
-import { asFunction, enforceOnFunctionClients } from './iam';
+import { asFunction, enforceOnFunctionClients, type LocalRoles, localRoles } from './iam';
 
 export const REPO_ROOT = resolve(__dirname, '..');
 
@@ -17,6 +18,8 @@ type Handler = (event: unknown, context: Context) => unknown;
 export class LambdaTimeoutError extends Error {}
 
 export interface LocalLambdas {
+  /** The roles the functions run as (the local AWS endpoints must know the same ones). */
+  readonly roles: LocalRoles;
   invoke(fn: FunctionDeclaration, event: unknown, options?: { timeoutMs?: number }): Promise<unknown>;
 }
 
@@ -41,10 +44,14 @@ function context(fn: FunctionDeclaration, region: string, deadline: number): Con
   };
 }
 
-/** `log` gets one line per call local IAM denies (the local stack passes its own log). */
+/**
+ * `log` gets one line per call local IAM denies here (the local stack passes its own log); `roles`
+ * default to keys made now, which no running stack knows (fine for functions that call no AWS endpoint).
+ */
 export function localLambdas(
   region = 'us-east-1',
   log: (line: string) => void = (line) => console.error(`[local] ${line}`),
+  roles: LocalRoles = localRoles(),
 ): LocalLambdas {
   const loaded = new Map<string, Handler>();
 
@@ -61,6 +68,7 @@ export function localLambdas(
   }
 
   return {
+    roles,
     async invoke(fn, event, options = {}) {
       const timeoutMs = options.timeoutMs ?? (fn.timeoutSeconds ?? 10) * 1000;
       const handler = load(fn);
@@ -74,7 +82,7 @@ export function localLambdas(
       try {
         return await Promise.race([
           Promise.resolve(
-            asFunction({ fn, region, log }, () =>
+            asFunction({ fn, role: roles.of(fn), region, log }, () =>
               handler(event, context(fn, region, Date.now() + timeoutMs)),
             ),
           ),

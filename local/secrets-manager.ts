@@ -10,7 +10,6 @@
  */
 
 import { randomUUID } from 'node:crypto';
-import { existsSync, renameSync } from 'node:fs';
 import { type AwsInput, type AwsService, AwsServiceError, optionalString, requiredString } from './aws-json';
 import { jsonFile } from './store';
 
@@ -37,21 +36,6 @@ interface Secret {
   versions: SecretVersion[];
 }
 
-/** The shape `secrets.json` had before versions carried labels: one current and one previous value. */
-interface LegacyVersion {
-  readonly version_id: string;
-  readonly secret_string?: string;
-  readonly secret_binary?: string;
-  readonly created_at: number;
-}
-interface LegacySecret {
-  readonly name: string;
-  readonly arn: string;
-  readonly created_at: number;
-  readonly current: LegacyVersion;
-  readonly previous?: LegacyVersion;
-}
-
 export interface LocalSecretsManagerOptions {
   /** `<dataDir>/secrets.json`; undefined keeps secrets in memory. */
   readonly file?: string;
@@ -67,65 +51,17 @@ function invalid(message: string): AwsServiceError {
   return new AwsServiceError('InvalidParameterException', message);
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** A stored record in the current shape, upgraded from the legacy one, or undefined (dropped). */
-function upgrade(record: unknown): Secret | undefined {
-  if (!isObject(record) || typeof record.name !== 'string' || typeof record.arn !== 'string')
-    return undefined;
-  if (Array.isArray(record.versions)) return record as unknown as Secret;
-  const legacy = record as unknown as LegacySecret;
-  if (!isObject(legacy.current) || typeof legacy.current.version_id !== 'string') return undefined;
-  const version = (v: LegacyVersion, stage: string): SecretVersion => ({
-    id: v.version_id,
-    ...(v.secret_string !== undefined ? { secret_string: v.secret_string } : {}),
-    ...(v.secret_binary !== undefined ? { secret_binary: v.secret_binary } : {}),
-    created_at: v.created_at,
-    stages: [stage],
-  });
-  return {
-    name: legacy.name,
-    arn: legacy.arn,
-    created_at: legacy.created_at,
-    last_changed_at: legacy.current.created_at,
-    versions: [
-      ...(legacy.previous ? [version(legacy.previous, PREVIOUS)] : []),
-      version(legacy.current, CURRENT),
-    ],
-  };
-}
-
 export function localSecretsManager(options: LocalSecretsManagerOptions): AwsService {
   const store = jsonFile<Record<string, Secret>>(options.file, () => ({}));
-  let loaded = false;
-
-  /** Every secret, after a one-time upgrade of an older or unreadable `secrets.json`. */
-  function all(): Record<string, Secret> {
-    if (loaded) return store.read();
-    loaded = true;
-    let raw: Record<string, unknown>;
-    try {
-      raw = store.read() as Record<string, unknown>;
-    } catch {
-      // Not JSON: set it aside (never deleted, never printed) and start empty.
-      if (options.file && existsSync(options.file)) renameSync(options.file, `${options.file}.unreadable`);
-      raw = store.read() as Record<string, unknown>;
-    }
-    const upgraded: Record<string, Secret> = {};
-    let changed = !isObject(raw);
-    for (const [name, record] of Object.entries(isObject(raw) ? raw : {})) {
-      const secret = upgrade(record);
-      if (secret !== record) changed = true;
-      if (secret) upgraded[name] = secret;
-    }
-    if (changed) store.write(upgraded);
-    return store.read();
-  }
+  const all = () => store.read();
 
   const find = (id: string): Secret | undefined => {
     const secrets = all();
-    return secrets[id] ?? Object.values(secrets).find((s) => s.arn === id);
+    // Own names only: `constructor` or `__proto__` is no secret.
+    return (
+      (Object.hasOwn(secrets, id) ? secrets[id] : undefined) ??
+      Object.values(secrets).find((s) => s.arn === id)
+    );
   };
   const mustFind = (input: AwsInput): Secret => {
     const secret = find(requiredString(input, 'SecretId'));
@@ -202,6 +138,7 @@ export function localSecretsManager(options: LocalSecretsManagerOptions): AwsSer
 
   return {
     targetPrefix: 'secretsmanager',
+    signingName: 'secretsmanager',
     operations: {
       CreateSecret(input) {
         const name = requiredString(input, 'Name');

@@ -12,11 +12,17 @@ import { join, resolve } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { type LatchkeyConfig, readLocalConfig } from '../lib/config';
 import { functions, routes, type TableId, tables as tableDeclarations } from '../lib/declaration';
-import { generatePrincipals, type LocalPrincipal, loadOrCreateCredentials } from './credentials';
+import {
+  generateCredentials,
+  type LocalCredentials,
+  type LocalPrincipal,
+  loadOrCreateCredentials,
+} from './credentials';
 import { assertPortFree, type DynamoDbLocal, startDynamoDbLocal } from './dynamodb';
 import { type LocalFunctionEnvironment, localFunctionEnvironment } from './environment';
 import { type LocalEvent, localEventBridge } from './eventbridge';
 import { type Gateway, startGateway } from './gateway';
+import { awsCallers, localRoles } from './iam';
 import { localKms } from './kms';
 import { type LocalLambdas, localLambdas, REPO_ROOT } from './lambda';
 import { localSecretsManager } from './secrets-manager';
@@ -43,8 +49,11 @@ export interface LocalStackOptions {
    * `{ demoApiEnvironment: null }`. @default none: exactly what `cdk.json` says
    */
   readonly config?: Readonly<Record<string, unknown>>;
-  /** Principals allowed on IAM routes. Default: `<dataDir>/credentials.json` when persistent, fresh random ones in memory. */
-  readonly credentials?: readonly LocalPrincipal[];
+  /**
+   * Principals allowed on IAM routes, the operator and the functions' role keys (local AWS endpoints).
+   * Default: `<dataDir>/credentials.json` when persistent, fresh random ones in memory.
+   */
+  readonly credentials?: LocalCredentials;
   /** Where to write the env the handlers got, for `npm run invoke`. Default `<dataDir>/env.json` unless in memory; false for none. */
   readonly envFile?: string | false;
   /** Take the source IP from `X-Forwarded-For` (tests simulating callers only). */
@@ -72,7 +81,10 @@ export interface LocalStack {
   readonly url: string;
   readonly port: number;
   readonly region: string;
+  /** The management principals (IAM routes). */
   readonly credentials: readonly LocalPrincipal[];
+  /** The identity allowed everything on the local AWS endpoints and `/_local/events` (`credentials.ts`). */
+  readonly operator: LocalPrincipal;
   /** Every environment variable the stack set for the handlers. */
   readonly env: Readonly<Record<string, string>>;
   /** The configuration in force (`cdk.json` + `options.config`). */
@@ -202,12 +214,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...common,
       ...(persistDir ? { file: join(persistDir, 'secrets.json') } : {}),
     });
-    const credentials =
-      options.credentials ??
-      (persistDir
-        ? loadOrCreateCredentials(join(persistDir, 'credentials.json')).principals
-        : generatePrincipals());
-    const lambdas = localLambdas(REGION, log);
+    const {
+      principals: credentials,
+      operator,
+      functions: roleKeys,
+    } = options.credentials ??
+    (persistDir ? loadOrCreateCredentials(join(persistDir, 'credentials.json')) : generateCredentials());
+    // Each function runs as its own role; the AWS endpoints know the same roles (iam.ts).
+    const lambdas = localLambdas(REGION, log, localRoles(roleKeys));
     const endpoint = dynamoEndpoint;
 
     const gateway: Gateway = await startGateway({
@@ -218,11 +232,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       principals: () => credentials,
       lambdas,
       awsServices: [kms, eventBridge, secrets],
+      awsCallers: awsCallers({ principals: credentials, operator, roles: lambdas.roles }),
       trustForwardedFor: options.trustForwardedFor === true,
       log,
       localEndpoints: {
         health: () => health(endpoint, tables),
-        events: async () => ({ status: 200, body: eventBridge.events() }),
+      },
+      operatorEndpoints: {
+        events: { service: 'events', answer: async () => ({ status: 200, body: eventBridge.events() }) },
       },
     });
     cleanups.push(() => gateway.close());
@@ -244,6 +261,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       AWS_ENDPOINT_URL_SECRETS_MANAGER: gateway.url,
     };
     cleanups.push(setEnv(env));
+    // This process's own AWS identity: calls made outside any function (tests seeding data, the
+    // stack's setup) sign as the operator. `env` and env.json keep the placeholder keys (all
+    // DynamoDB Local needs): the operator's keys are written to credentials.json only.
+    cleanups.push(
+      setEnv({
+        AWS_ACCESS_KEY_ID: operator.access_key_id,
+        AWS_SECRET_ACCESS_KEY: operator.secret_access_key,
+      }),
+    );
 
     const envFile = options.envFile ?? (persistDir ? join(dataDir, 'env.json') : false);
     if (envFile) {
@@ -267,6 +293,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       port: gateway.port,
       region: REGION,
       credentials,
+      operator,
       env,
       config,
       functionEnvironments: handlerEnv.byFunction,

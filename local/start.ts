@@ -101,21 +101,21 @@ async function main(): Promise<void> {
 
   // Credentials are configuration, not data: kept even with --in-memory so the curl example stays valid.
   const credentialsFile = join(dataDir, 'credentials.json');
-  const { principals, created } = loadOrCreateCredentials(credentialsFile);
+  const { created, ...credentials } = loadOrCreateCredentials(credentialsFile);
   stack = await startLocalStack({
     port,
     dynamoPort,
     dataDir,
     inMemory,
-    credentials: principals,
+    credentials,
     envFile: join(dataDir, 'env.json'),
     workers: localWorkers(),
   });
   if (stoppingSince !== undefined) return void stopAndExit(stack);
 
-  printCredentials(principals, credentialsFile, created, stack.url);
+  printCredentials(credentials.principals, credentialsFile, created, stack.url);
   console.log(
-    `Gateway:  ${stack.url}  (health: ${stack.url}/_local/health, events: ${stack.url}/_local/events)`,
+    `Gateway:  ${stack.url}  (health: ${stack.url}/_local/health, events: ${stack.url}/_local/events signed by the operator in ${shown(credentialsFile)})`,
   );
   console.log(
     `DynamoDB: ${stack.dynamoEndpoint}${inMemory ? ' (in memory)' : ` (data in ${shown(dataDir)})`}`,

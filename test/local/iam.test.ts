@@ -1,7 +1,9 @@
 /**
  * Local IAM: functions run by the local stack may call AWS only as their declared `access` allows
  * (`ACCESS_GRANTS`, the data CDK grants from). A fixture makes one call through the functions' own
- * SDK clients under whatever access a test declares for it.
+ * SDK clients under whatever access a test declares for it: DynamoDB calls are checked before they
+ * are sent, KMS / EventBridge / Secrets Manager calls are signed as the fixture's role and refused by
+ * the endpoint (`test/local/aws-auth.test.ts` covers the endpoints' side on its own).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -24,8 +26,8 @@ const logged: string[] = [];
 
 beforeAll(async () => {
   stack = await startTestStack();
-  // The stack's own runner, with its log captured (test stacks are quiet).
-  lambdas = localLambdas(REGION, (line) => logged.push(line));
+  // The stack's own roles (the endpoints know them), with this runner's log captured (test stacks are quiet).
+  lambdas = localLambdas(REGION, (line) => logged.push(line), stack.lambdas.roles);
 });
 afterAll(async () => {
   await stack?.stop();

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DecryptCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import { freePort } from '../../local/dynamodb';
-import { health, readEnvFile, startLocalStack } from '../../local/stack';
+import { health, type LocalStack, readEnvFile, startLocalStack } from '../../local/stack';
 import { send, sendSigned } from '../support/local-stack';
 
 let dataDir: string;
@@ -13,8 +13,16 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-const kmsAt = (endpoint: string) =>
-  new KMSClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+/** The local KMS signs nothing but a known caller's requests: the stack's operator here. */
+const kmsAt = (stack: LocalStack) =>
+  new KMSClient({
+    endpoint: stack.url,
+    region: 'us-east-1',
+    credentials: {
+      accessKeyId: stack.operator.access_key_id,
+      secretAccessKey: stack.operator.secret_access_key,
+    },
+  });
 
 describe('persistent local stack', () => {
   it('starts DynamoDB Local, keeps data and credentials across restarts, and cleans up after itself', async () => {
@@ -34,7 +42,7 @@ describe('persistent local stack', () => {
       ]);
       expect(credentials.principals[2].mfa).toBe(true);
       expect(readEnvFile(join(dataDir, 'env.json'))?.env.AWS_ENDPOINT_URL_KMS).toBe(first.url);
-      const kms = kmsAt(first.url);
+      const kms = kmsAt(first);
       ciphertext = (
         await kms.send(new EncryptCommand({ KeyId: 'alias/latchkey-local', Plaintext: Buffer.from('kept') }))
       ).CiphertextBlob;
@@ -56,7 +64,8 @@ describe('persistent local stack', () => {
     const second = await startLocalStack({ port: 0, dynamoPort: 0, dataDir, quiet: true });
     try {
       expect(second.credentials).toEqual(first.credentials);
-      const kms = kmsAt(second.url);
+      expect(second.operator).toEqual(first.operator);
+      const kms = kmsAt(second);
       const out = await kms.send(new DecryptCommand({ CiphertextBlob: ciphertext }));
       kms.destroy();
       expect(Buffer.from(out.Plaintext ?? []).toString()).toBe('kept');
