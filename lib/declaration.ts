@@ -98,7 +98,10 @@ export const tables: Readonly<Record<TableId, TableDeclaration>> = {
     ],
     stream: 'NEW_AND_OLD_IMAGES',
   },
-  /** Request counters and once-per-minute markers, apart from the keys so they never feed the audit stream. */
+  /**
+   * Per-minute use counts and once-only markers (used entries, expiry alerts), apart from the keys so
+   * they never feed the audit stream.
+   */
   counters: {
     envVar: 'COUNTERS_TABLE_NAME',
     partitionKey: { name: 'pk', type: 'S' },

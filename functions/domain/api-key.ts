@@ -19,8 +19,9 @@ export interface Actor {
 export type ChangeKind = 'created' | 'updated' | 'rotated' | 'revoked';
 
 /**
- * Stamped on every write so the stream-fed audit trail knows who did what, since a stream image
- * carries only the item itself.
+ * Stamped by every change an admin or the rotator makes, so the stream-fed audit trail knows who did
+ * what, since a stream image carries only the item itself. A write that leaves it as it was is not
+ * audited.
  */
 export interface LastChange extends Actor {
   readonly kind: ChangeKind;
@@ -46,6 +47,7 @@ export interface ApiKeyItem {
   organization_id: string;
   workspace_id?: string;
   scopes: string[];
+  /** Requests per minute; stored and shown, not enforced yet (docs/authorizer.md). */
   rate_limit?: number;
   ip_allowlist?: string[];
   expires_at?: string;
@@ -56,6 +58,7 @@ export interface ApiKeyItem {
   created_at: string;
   created_sort: string;
   updated_at: string;
+  /** Nothing writes it yet, so it is always absent (`null` in the API). */
   last_used_at?: string;
   revoked_at?: string;
   revoked_by?: string;
@@ -66,7 +69,7 @@ export interface ApiKeyItem {
   rotation?: RotationPolicy;
   rotation_due_at?: string;
   rotation_due_day?: string;
-  /** KMS ciphertext of the metadata JSON, encryption context `{ key_id, organization_id }`. */
+  /** KMS ciphertext of the metadata JSON, encryption context `{ key_id, organization_id, purpose }`. */
   metadata_ciphertext?: Uint8Array;
   version: number;
   last_change: LastChange;

@@ -155,9 +155,9 @@ function readStamp(image: Record<string, unknown>): LastChange {
  *
  * Only `last_change` says what kind of change a record is. A REMOVE is never one (keys are revoked,
  * not deleted; a REMOVE comes from TTL or maintenance), nor is a MODIFY that left the stamp as it was
- * (e.g. a `last_used_at` write). An update that changes scopes is one `admin.api_key_scope_changed`
- * entry whose `changes` also carry any other field changed in the same request: one entry per change,
- * so N changes always give N entries.
+ * (today only the rotator postponing a key whose destination refused the new token). An update that
+ * changes scopes is one `admin.api_key_scope_changed` entry whose `changes` also carry any other
+ * field changed in the same request: one entry per change, so N changes always give N entries.
  */
 export function deriveAuditEntry(record: StreamChange): Derived {
   if (record.eventName === 'REMOVE') {

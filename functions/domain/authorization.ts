@@ -1,7 +1,7 @@
 /**
  * The authorizer's decision (docs/authorizer.md), as a pure function of the stored key and the request.
- * Checks run in the order the spec gives; the first failure decides. The reason goes to the audit
- * log, never to the caller.
+ * Checks run in the order docs/authorizer.md lists; the first failure decides. The reason goes to
+ * the audit log, never to the caller.
  */
 import type { ApiKeyItem } from './api-key';
 import { secretMatches } from './hashing';
@@ -76,8 +76,10 @@ export function decide(token: ParsedToken, key: ApiKeyItem | undefined, req: Req
 }
 
 /**
- * The method ARNs a key's scopes grant on this API: the whole policy, so API Gateway may cache it
- * per key and answer other routes from the cache. `{param}` segments become `*`.
+ * The method ARNs of every route on this API that the key's scopes grant (`{param}` segments become
+ * `*`), not only the route requested. With LatchkeyAuthorizer's default identity sources the cache
+ * key includes the route, so a cached policy only ever answers the route it was decided for; the
+ * other entries matter only to custom identity sources that leave the route out.
  */
 export function grantedResources(
   methodArn: string,

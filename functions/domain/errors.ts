@@ -44,7 +44,7 @@ export class ConflictError extends DomainError {
   readonly code = 'conflict';
 }
 
-/** The caller may not do this (policy, tenancy, root mode). */
+/** The caller may not do this (today: creating a system key, which needs root mode). */
 export class ForbiddenError extends DomainError {
   readonly code = 'forbidden';
 }

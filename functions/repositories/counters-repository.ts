@@ -1,8 +1,12 @@
 /**
- * The counters table: per-key request counts per window, apart from the keys table so counting
- * never feeds the audit stream. Items expire by TTL.
+ * The counters table, apart from the keys table so counting never feeds the audit stream. Items
+ * expire by TTL. What is in it (docs/audit-and-events.md):
  *
- * Layout: `pk` = `USAGE#<key id>`, `sk` = `M#<window start ISO>` (per minute) or `H#<hour start ISO>`.
+ * - `USAGE#<key id>` / `M#<minute start ISO>`: allowed requests in that minute (`allowed`), added by
+ *   the authorizer after the minute ended (`addAllowedCount`, audit-repository.ts);
+ * - `USAGE#<key id>` / `USED#<minute start ISO>`: the marker that picks the one instance writing the
+ *   minute's `admin.api_key_used` entry;
+ * - `ALERT#<key id>` / `expiring#<days>#<expires_at>` or `expired#<expires_at>`: expiry alerts sent.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -28,6 +32,7 @@ export function minuteSk(start: Date): string {
 
 export interface WindowCount {
   readonly allowed: number;
+  /** Always 0 today: nothing counts refusals in this table (they are audit entries). */
   readonly denied: number;
 }
 

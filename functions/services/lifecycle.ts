@@ -1,9 +1,10 @@
 /**
- * Keys that age safely without anyone watching (docs/audit-and-events.md): expiry alerts once per threshold, and
- * scheduled rotation that delivers the new token only to the key's own destination (staged, then
- * promoted, as Secrets Manager rotates). Both find their keys through sparse indexes, one
- * day-partition at a time (never a Scan), and both are safe to run twice at once: alerts are
- * claimed with a conditional put, rotations are conditional on the version read.
+ * Keys that age safely without anyone watching: expiry alerts once per threshold
+ * (docs/audit-and-events.md), and scheduled rotation (docs/keys.md) that delivers the new token
+ * only to the key's own destination (staged, then promoted, as Secrets Manager rotates). Both find
+ * their keys through sparse indexes, one day-partition at a time (never a Scan), and both are safe
+ * to run twice at once: alerts are claimed with a conditional put, rotations are conditional on the
+ * version read.
  */
 import { type ApiKeyItem, dayOf, effectiveStatus } from '../domain/api-key';
 import { ConflictError } from '../domain/errors';

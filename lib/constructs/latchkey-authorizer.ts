@@ -18,9 +18,9 @@ export interface LatchkeyAuthorizerProps {
    * key; across accounts the table and key also need resource policies admitting this function's role.
    */
   readonly keysTable: dynamodb.ITable;
-  /** Latchkey's counters table: rate limits and the once-per-minute usage marker (docs/audit-and-events.md, docs/authorizer.md). */
+  /** Latchkey's counters table: per-minute use counts and the `used` markers (docs/audit-and-events.md). */
   readonly countersTable: dynamodb.ITable;
-  /** Latchkey's audit table: every denial is recorded (docs/authorizer.md). */
+  /** Latchkey's audit table: every refusal, and each key's use once a minute (docs/audit-and-events.md). */
   readonly auditTable: dynamodb.ITable;
   /**
    * The protected API's routes and the scope each needs: `{ "GET /agents": "agents:read" }`, with
@@ -63,7 +63,7 @@ export interface LatchkeyAuthorizerProps {
 // Concrete methods only: the authorizer sees the request's real verb, so an `ANY` route could never match.
 const ROUTE_KEY = /^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) \/\S*$/;
 
-/** The JSON error bodies of docs/management-api.md for refusals API Gateway answers itself; never a reason. */
+/** JSON error bodies for the refusals API Gateway answers itself (docs/authorizer.md); never a reason. */
 export const GATEWAY_ERROR_RESPONSES: ReadonlyArray<{
   id: string;
   type: apigateway.ResponseType;

@@ -11,8 +11,9 @@ export interface LatchkeyTablesProps {
 
 /**
  * Data that must survive a stack deletion: the keys (losing them locks every consumer out) and the
- * audit trail (a security record). Counters hold only TTL'd request windows and markers that rebuild
- * themselves, so that table goes with the stack.
+ * audit trail (a security record). Counters hold only TTL'd minute counts and once-only markers
+ * (losing them at worst repeats an expiry alert, with the same event id), so that table goes with
+ * the stack.
  */
 const KEEP: Readonly<Record<TableId, boolean>> = { keys: true, audit: true, counters: false };
 
