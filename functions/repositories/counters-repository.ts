@@ -3,7 +3,7 @@
  * expire by TTL. What is in it (docs/audit-and-events.md):
  *
  * - `USAGE#<key id>` / `M#<minute start ISO>`: allowed requests in that minute (`allowed`), added by
- *   the authorizer after the minute ended (`addAllowedCount`, audit-repository.ts);
+ *   the authorizer after the minute ended (`addAllowedCount`);
  * - `USAGE#<key id>` / `USED#<minute start ISO>`: the marker that picks the one instance writing the
  *   minute's `admin.api_key_used` entry;
  * - `ALERT#<key id>` / `expiring#<days>#<expires_at>` or `expired#<expires_at>`: expiry alerts sent.
