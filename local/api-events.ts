@@ -13,8 +13,8 @@ import type { RouteDeclaration } from '../lib/declaration';
 import { LOCAL_ACCOUNT_ID, type LocalPrincipal } from './credentials';
 import type { ParsedQuery } from './sigv4';
 
-export const STAGE = 'local';
-export const API_ID = 'local';
+const STAGE = 'local';
+const API_ID = 'local';
 
 export interface GatewayRequest {
   readonly requestId: string;

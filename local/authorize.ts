@@ -25,7 +25,7 @@ const configurationError = {
 } as const;
 
 /** API Gateway passes context values as strings; objects and arrays are a configuration error. */
-export function stringifyContext(principalId: string, context: unknown): Record<string, string> | undefined {
+function stringifyContext(principalId: string, context: unknown): Record<string, string> | undefined {
   const out: Record<string, string> = {};
   if (context !== undefined && context !== null) {
     if (typeof context !== 'object' || Array.isArray(context)) return undefined;

@@ -23,8 +23,6 @@ export interface AccessKeys {
 export interface LocalPrincipal extends AccessKeys {
   readonly name: string;
   readonly arn: string;
-  /** Stands for `aws:MultiFactorAuthPresent` (root mode, docs/management-api.md). */
-  readonly mfa: boolean;
 }
 
 export interface LocalCredentials {
@@ -45,13 +43,13 @@ export function accessKeys(): AccessKeys {
   };
 }
 
-export function principal(name: string, mfa = false): LocalPrincipal {
-  return { name, ...accessKeys(), arn: `arn:aws:iam::${LOCAL_ACCOUNT_ID}:user/latchkey-${name}`, mfa };
+export function principal(name: string): LocalPrincipal {
+  return { name, ...accessKeys(), arn: `arn:aws:iam::${LOCAL_ACCOUNT_ID}:user/latchkey-${name}` };
 }
 
-/** admin for everyday calls, auditor as a second identity, root-admin carries MFA for root mode. */
+/** admin for everyday calls, auditor as a second identity (both may call every management route). */
 export function generatePrincipals(): LocalPrincipal[] {
-  return [principal('admin'), principal('auditor'), principal('root-admin', true)];
+  return [principal('admin'), principal('auditor')];
 }
 
 const declaredNames = () => Object.values(functions).map((f) => f.name);
@@ -81,7 +79,12 @@ function parsePrincipals(file: string, list: unknown): LocalPrincipal[] {
       `${file} is not a valid credentials file ({ "principals": [ { name, access_key_id, secret_access_key, arn } ] }). Fix or delete it.`,
     );
   }
-  return list.map((p) => ({ ...p, mfa: p.mfa === true }));
+  return list.map(({ name, access_key_id, secret_access_key, arn }) => ({
+    name,
+    access_key_id,
+    secret_access_key,
+    arn,
+  }));
 }
 
 function write(file: string, credentials: LocalCredentials): void {
@@ -114,7 +117,7 @@ export function loadOrCreateCredentials(
   const missing = functionNames.filter((name) => !keys[name]);
   for (const name of missing) keys[name] = accessKeys();
   const hasOperator = isPrincipal(data.operator);
-  const operator = isPrincipal(data.operator) ? { ...data.operator, mfa: false } : principal('operator');
+  const operator = isPrincipal(data.operator) ? data.operator : principal('operator');
   const credentials: LocalCredentials = { principals, operator, functions: keys };
   if (missing.length > 0 || !hasOperator) write(file, credentials);
   return { ...credentials, created: false };

@@ -37,7 +37,7 @@ function parseStatement(raw: unknown): Statement {
   };
 }
 
-export function parsePolicy(document: unknown): Statement[] {
+function parsePolicy(document: unknown): Statement[] {
   if (typeof document !== 'object' || document === null)
     throw new InvalidPolicyError('policyDocument is missing');
   const statements = (document as Record<string, unknown>).Statement;

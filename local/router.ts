@@ -37,7 +37,7 @@ function matchPath(template: string, path: string): Record<string, string> | und
 }
 
 /** API Gateway ignores one trailing slash on a resource path. */
-export function normalizePath(rawPath: string): string {
+function normalizePath(rawPath: string): string {
   return rawPath.length > 1 && rawPath.endsWith('/') ? rawPath.slice(0, -1) : rawPath;
 }
 

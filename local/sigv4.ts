@@ -65,7 +65,7 @@ interface Claim {
 const fail = (errorType: string, message: string) => ({ ok: false, errorType, message }) as const;
 
 /** Lower-case name → values joined with `,` (SigV4's rule for repeated headers). */
-export function headerMap(rawHeaders: readonly string[]): Map<string, string> {
+function headerMap(rawHeaders: readonly string[]): Map<string, string> {
   const map = new Map<string, string>();
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = (rawHeaders[i] ?? '').toLowerCase();
@@ -173,7 +173,7 @@ function queryClaim(query: Record<string, string | string[]>): Claim | string {
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 /** An HTTP `Date` (IMF-fixdate, `Tue, 02 Jan 2024 03:04:05 GMT`) → Date; undefined when malformed. */
-export function parseHttpDate(value: string): Date | undefined {
+function parseHttpDate(value: string): Date | undefined {
   const m = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d{2}) (\w{3}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT$/.exec(
     value,
   );
@@ -186,7 +186,7 @@ export function parseHttpDate(value: string): Date | undefined {
 }
 
 /** `20240102T030405Z` → Date; undefined when malformed. */
-export function parseAmzDate(value: string): Date | undefined {
+function parseAmzDate(value: string): Date | undefined {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(value);
   if (!m) return undefined;
   const [, y, mo, d, h, mi, s] = m.map(Number) as [number, number, number, number, number, number, number];

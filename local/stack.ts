@@ -114,7 +114,7 @@ export function readEnvFile(file: string): EnvFile | undefined {
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as EnvFile) : undefined;
 }
 
-export async function dynamoAnswers(endpoint: string): Promise<boolean> {
+async function dynamoAnswers(endpoint: string): Promise<boolean> {
   const client = new DynamoDBClient({
     endpoint,
     region: REGION,

@@ -48,9 +48,7 @@ function printCredentials(
     // Printed once, on purpose: these are local-only keys and the user needs them to call the API.
     console.log(`\nLocal IAM credentials written to ${where}:`);
     for (const p of principals) {
-      console.log(
-        `  ${p.name.padEnd(11)} ${p.access_key_id}  ${p.secret_access_key}  ${p.arn}${p.mfa ? '  (mfa)' : ''}`,
-      );
+      console.log(`  ${p.name.padEnd(11)} ${p.access_key_id}  ${p.secret_access_key}  ${p.arn}`);
     }
     console.log(`\nTry it:\n  export AK=${admin.access_key_id} SK=${admin.secret_access_key}`);
   } else {

@@ -1,5 +1,5 @@
 /**
- * DynamoDB Streams API records → the Lambda `DynamoDBStreamEvent` shape, so the local stream poller
+ * DynamoDB Streams API records → the records of Lambda's `DynamoDBStreamEvent`, so the local stream poller
  * (and tests) hand the audit consumer exactly what Lambda's event source mapping would. Pure.
  *
  * Differences the conversion covers: Lambda gives `ApproximateCreationDateTime` in epoch seconds
@@ -10,13 +10,13 @@ import type {
   AttributeValue as StreamsAttributeValue,
   _Record as StreamsRecord,
 } from '@aws-sdk/client-dynamodb-streams';
-import type { AttributeValue, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import type { AttributeValue, DynamoDBRecord } from 'aws-lambda';
 
 function base64(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('base64');
 }
 
-export function toLambdaAttribute(value: StreamsAttributeValue): AttributeValue {
+function toLambdaAttribute(value: StreamsAttributeValue): AttributeValue {
   if (value.B !== undefined) return { B: base64(value.B) };
   if (value.BS !== undefined) return { BS: value.BS.map(base64) };
   if (value.M !== undefined) return { M: toLambdaImage(value.M) };
@@ -30,7 +30,7 @@ export function toLambdaAttribute(value: StreamsAttributeValue): AttributeValue 
   throw new Error('Unsupported stream attribute type');
 }
 
-export function toLambdaImage(image: Record<string, StreamsAttributeValue>): Record<string, AttributeValue> {
+function toLambdaImage(image: Record<string, StreamsAttributeValue>): Record<string, AttributeValue> {
   return Object.fromEntries(Object.entries(image).map(([k, v]) => [k, toLambdaAttribute(v)]));
 }
 
@@ -55,10 +55,6 @@ export function toLambdaRecord(record: StreamsRecord, streamArn: string): Dynamo
       StreamViewType: d.StreamViewType,
     },
   };
-}
-
-export function toStreamEvent(records: readonly StreamsRecord[], streamArn: string): DynamoDBStreamEvent {
-  return { Records: records.map((r) => toLambdaRecord(r, streamArn)) };
 }
 
 /**

@@ -22,7 +22,7 @@ function keySchema(pk: { name: string }, sk?: { name: string }) {
   ];
 }
 
-export function createTableInput(name: string, t: TableDeclaration): CreateTableCommandInput {
+function createTableInput(name: string, t: TableDeclaration): CreateTableCommandInput {
   return {
     TableName: name,
     BillingMode: 'PAY_PER_REQUEST',

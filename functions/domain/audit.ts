@@ -17,7 +17,6 @@ export const AUDIT_EVENT_NAMES = [
   'admin.api_key_rotated',
   'admin.api_key_used',
   'admin.api_key_denied',
-  'root_mode.required_for_api_key',
 ] as const;
 export type AuditEventName = (typeof AUDIT_EVENT_NAMES)[number];
 
@@ -113,7 +112,7 @@ function canonical(value: unknown): string {
 }
 
 /** Before/after of every audited field that differs; metadata only as `{ changed: true }`. */
-export function diffPublicFields(
+function diffPublicFields(
   before: Record<string, unknown> | undefined,
   after: Record<string, unknown>,
 ): Record<string, FieldChange | OpaqueChange> {

@@ -12,8 +12,7 @@ export type DetailType =
   | 'ApiKeyRotated'
   | 'ApiKeyRevoked'
   | 'ApiKeyExpiring'
-  | 'ApiKeyExpired'
-  | 'ApiKeySuspicious';
+  | 'ApiKeyExpired';
 
 export interface KeyEventDetail {
   readonly event_id: string;

@@ -17,7 +17,7 @@ export interface ScopeEntry {
 }
 
 export const SCOPE_PATTERN = /^[a-z][a-z0-9-]*:(read|write|execute|admin)$/;
-export const SYSTEM_MODULE = 'system';
+const SYSTEM_MODULE = 'system';
 
 export const scopeCatalog: readonly ScopeEntry[] = catalogFile.scopes as ScopeEntry[];
 const catalogByScope = new Map(scopeCatalog.map((e) => [e.scope, e]));
@@ -26,7 +26,7 @@ export function catalogEntry(scope: string): ScopeEntry | undefined {
   return catalogByScope.get(scope);
 }
 
-export function scopeModule(scope: string): string {
+function scopeModule(scope: string): string {
   return scope.slice(0, scope.indexOf(':'));
 }
 

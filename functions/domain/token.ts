@@ -11,7 +11,7 @@ export const ENVIRONMENTS = ['production', 'staging', 'sandbox', 'development'] 
 export type Environment = (typeof ENVIRONMENTS)[number];
 
 /** The short form each environment takes inside a token. */
-export const ENV_TOKEN_CODES: Readonly<Record<Environment, string>> = {
+const ENV_TOKEN_CODES: Readonly<Record<Environment, string>> = {
   production: 'live',
   staging: 'stg',
   sandbox: 'sbx',
@@ -20,10 +20,10 @@ export const ENV_TOKEN_CODES: Readonly<Record<Environment, string>> = {
 const ENV_BY_CODE = new Map(Object.entries(ENV_TOKEN_CODES).map(([env, code]) => [code, env as Environment]));
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-export const ID_LENGTH = 12;
+const ID_LENGTH = 12;
 /** 32 random bytes are at most 43 base62 digits; always padded to 43 so the layout is fixed. */
 export const SECRET_LENGTH = 43;
-export const CHECK_LENGTH = 6;
+const CHECK_LENGTH = 6;
 
 const TOKEN_PATTERN = new RegExp(
   `^sk_(live|stg|sbx|dev)_([0-9A-Za-z]{${ID_LENGTH}})_([0-9A-Za-z]{${SECRET_LENGTH}})([0-9A-Za-z]{${CHECK_LENGTH}})$`,
@@ -38,7 +38,7 @@ export interface ParsedToken {
   readonly prefix: string;
 }
 
-export function toBase62(bytes: Uint8Array, width: number): string {
+function toBase62(bytes: Uint8Array, width: number): string {
   let n = 0n;
   for (const b of bytes) n = (n << 8n) | BigInt(b);
   let out = '';

@@ -17,7 +17,7 @@ import { logger } from '../shared/logger';
  * An Authorization header always wins, and must be Bearer: with the authorizer cache on, it is the
  * cache key, so a token taken from any other header could be served from someone else's entry.
  */
-export function presentedToken(event: APIGatewayRequestAuthorizerEvent): string | undefined {
+function presentedToken(event: APIGatewayRequestAuthorizerEvent): string | undefined {
   const auth = headerOf(event.headers, 'authorization');
   if (auth !== undefined) return /^Bearer\s+(\S+)\s*$/i.exec(auth)?.[1];
   return headerOf(event.headers, 'x-api-key')?.trim() || undefined;

@@ -22,7 +22,7 @@ export interface AuditItem extends AuditEntry {
   readonly ttl: number;
 }
 
-export function toItem(entry: AuditEntry, days = setting('auditRetentionDays')): AuditItem {
+function toItem(entry: AuditEntry, days = setting('auditRetentionDays')): AuditItem {
   return {
     ...entry,
     pk: auditPartition(entry),

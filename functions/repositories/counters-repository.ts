@@ -22,11 +22,11 @@ export function minuteWindow(now: Date): { start: Date; end: Date } {
   return { start, end: new Date(start.getTime() + MINUTE_MS) };
 }
 
-export function usagePk(keyId: string): string {
+function usagePk(keyId: string): string {
   return `USAGE#${keyId}`;
 }
 
-export function minuteSk(start: Date): string {
+function minuteSk(start: Date): string {
   return `M#${start.toISOString()}`;
 }
 

@@ -5,7 +5,7 @@ import { eventBusName } from '../shared/config';
 
 export const eventBridge = new EventBridgeClient({});
 
-export class PublishError extends Error {}
+class PublishError extends Error {}
 
 const MAX_ENTRIES = 10; // PutEvents takes at most ten entries per call.
 

@@ -21,8 +21,8 @@ import {
 
 export const secretsManager = new SecretsManagerClient({});
 
-export const CURRENT = 'AWSCURRENT';
-export const PENDING = 'AWSPENDING';
+const CURRENT = 'AWSCURRENT';
+const PENDING = 'AWSPENDING';
 
 export interface Delivery {
   readonly key_id: string;

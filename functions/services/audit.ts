@@ -30,7 +30,7 @@ function image(
   return raw ? unmarshall(raw as Record<string, AttributeValue>) : undefined;
 }
 
-export function toStreamChange(record: DynamoDBRecord): StreamChange {
+function toStreamChange(record: DynamoDBRecord): StreamChange {
   const { eventID, eventName } = record;
   if (!eventID || !eventName) throw new PoisonRecordError('stream record without eventID or eventName');
   try {
@@ -105,7 +105,7 @@ export interface AuditView {
 }
 
 /** What the API returns for an entry: an explicit allow-list, without the table's keys. */
-export function auditView(item: AuditItem): AuditView {
+function auditView(item: AuditItem): AuditView {
   return {
     event_id: item.event_id,
     event_name: item.event_name,

@@ -20,10 +20,10 @@ import { rotateKey } from './api-keys';
 
 const DAY_MS = 86_400_000;
 /** How far back the scanner looks for keys that expired while it was not running. */
-export const EXPIRED_LOOKBACK_DAYS = 7;
+const EXPIRED_LOOKBACK_DAYS = 7;
 /** How far back the rotator looks for rotations that fell due while it was not running. */
-export const ROTATION_LOOKBACK_DAYS = 30;
-export const ROTATOR_PRINCIPAL = 'latchkey:scheduled-rotation';
+const ROTATION_LOOKBACK_DAYS = 30;
+const ROTATOR_PRINCIPAL = 'latchkey:scheduled-rotation';
 
 function days(from: Date, count: number, step: 1 | -1): string[] {
   return Array.from({ length: count }, (_, i) =>

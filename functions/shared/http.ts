@@ -37,7 +37,7 @@ const STATUS_BY_ERROR = new Map<abstract new (...args: never[]) => DomainError, 
   [ServiceDisabledError, 503],
 ]);
 
-export function statusOf(error: DomainError): number {
+function statusOf(error: DomainError): number {
   for (const [type, status] of STATUS_BY_ERROR) if (error instanceof type) return status;
   return 500;
 }
@@ -50,14 +50,14 @@ export function json(statusCode: number, body: unknown): APIGatewayProxyResult {
   };
 }
 
-export function errorResponse(error: DomainError): APIGatewayProxyResult {
+function errorResponse(error: DomainError): APIGatewayProxyResult {
   return json(statusOf(error), {
     error: { code: error.code, message: error.message, details: error.details },
   });
 }
 
 /** zod issues → `{ field, message }` details naming each bad field. */
-export function zodDetails(error: z.ZodError, prefix?: string): ErrorDetail[] {
+function zodDetails(error: z.ZodError, prefix?: string): ErrorDetail[] {
   return error.issues.map((issue) => {
     const path = issue.path.map(String).join('.');
     const field = [prefix, path].filter(Boolean).join('.') || (prefix ?? 'body');
@@ -100,7 +100,7 @@ function readJsonBody(event: APIGatewayProxyEvent): unknown {
 }
 
 /** The IAM principal behind the SigV4 signature, and where the request came from. */
-export function actorOf(event: APIGatewayProxyEvent): Actor {
+function actorOf(event: APIGatewayProxyEvent): Actor {
   const identity = event.requestContext?.identity;
   return {
     principal: identity?.userArn ?? identity?.caller ?? 'unknown',
@@ -171,5 +171,3 @@ export function route<B = undefined, Q = Record<string, never>, P = Record<strin
       return fn({ body, query, params, actor: actorOf(event), event });
     });
 }
-
-export { ConflictError, ForbiddenError, NotFoundError, ValidationError };

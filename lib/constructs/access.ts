@@ -7,9 +7,6 @@ import { Construct, type IConstruct } from 'constructs';
 import { ACCESS_GRANTS, METADATA_CONTEXT_KEY, ROTATION_SECRET_PREFIX } from '../access-model';
 import { type Access, type TableId, tables } from '../declaration';
 
-// Re-exported: other constructs (and users of this module) name them from here.
-export { METADATA_CONTEXT_KEY, ROTATION_SECRET_PREFIX } from '../access-model';
-
 export interface AccessResources {
   /**
    * Latchkey's tables. For tables owned by another stack or account, import them with

@@ -5,8 +5,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Construct } from 'constructs';
+import { METADATA_CONTEXT_KEY } from '../access-model';
 import { streamConsumer } from '../declaration';
-import { METADATA_CONTEXT_KEY } from './access';
 import { DeadLetterQueue } from './dead-letter-queue';
 import type { LatchkeyFunction } from './latchkey-function';
 

@@ -64,7 +64,7 @@ export interface LatchkeyAuthorizerProps {
 const ROUTE_KEY = /^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) \/\S*$/;
 
 /** JSON error bodies for the refusals API Gateway answers itself (docs/authorizer.md); never a reason. */
-export const GATEWAY_ERROR_RESPONSES: ReadonlyArray<{
+const GATEWAY_ERROR_RESPONSES: ReadonlyArray<{
   id: string;
   type: apigateway.ResponseType;
   statusCode: string;
