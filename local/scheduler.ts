@@ -1,5 +1,5 @@
 /**
- * The local EventBridge Scheduler: runs each declared schedule's function every
+ * The local stand-in for the EventBridge schedule rules: runs each declared schedule's function every
  * `localEverySeconds` with the event a scheduled rule delivers. A run never overlaps the previous
  * one of the same function; a failure is logged and the next tick tries again, as on AWS.
  */
