@@ -203,10 +203,12 @@ export function deriveAuditEntry(record: StreamChange): Derived {
   const detailType = DETAIL_TYPE_BY_KIND[stamp.kind];
   if (!detailType) return { entry };
   const key = image as unknown as ApiKeyItem;
-  const extra =
-    stamp.kind === 'rotated'
+  const extra = {
+    actor: stamp.principal,
+    ...(stamp.kind === 'rotated'
       ? { previous_key_expires_at: text(image.previous_secret_expires_at) ?? null }
-      : { actor: stamp.principal };
+      : {}),
+  };
   // The audit event id doubles as the EventBridge event id: stable per stream record, so consumers dedupe retries.
   return { entry, event: keyEvent(detailType, record.eventId, key, stamp.at, extra) };
 }

@@ -116,6 +116,8 @@ describe('deriveAuditEntry', () => {
     expect(rotated.entry.event_name).toBe('admin.api_key_rotated');
     expect(rotated.entry.changes).toEqual({});
     expect(rotated.event?.detailType).toBe('ApiKeyRotated');
+    // Who rotated is part of every change event, as the README's event table says.
+    expect(rotated.event?.detail).toMatchObject({ actor: admin, previous_key_expires_at: null });
     const revoked = entryOf(
       modify(
         item(),
