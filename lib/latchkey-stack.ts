@@ -9,6 +9,7 @@ import { AuditStream } from './constructs/audit-stream';
 import { LatchkeyAuthorizer } from './constructs/latchkey-authorizer';
 import { LatchkeyFunction } from './constructs/latchkey-function';
 import { ManagementApi } from './constructs/management-api';
+import { OperationsDashboard } from './constructs/operations-dashboard';
 import { Schedules } from './constructs/schedules';
 import { LatchkeyTables } from './constructs/tables';
 import {
@@ -42,6 +43,10 @@ export class LatchkeyStack extends Stack {
   readonly eventBus: events.EventBus;
   readonly authorizer: LatchkeyAuthorizer;
   readonly api: ManagementApi;
+  readonly auditStream: AuditStream;
+  readonly schedules: Schedules;
+  /** The CloudWatch dashboard and the authorizer's alarms (docs/operations.md). */
+  readonly operations: OperationsDashboard;
   /** Every function, by declared name. */
   readonly functions: ReadonlyMap<string, LatchkeyFunction>;
 
@@ -106,12 +111,12 @@ export class LatchkeyStack extends Stack {
       ...(config.webAclArn ? { webAclArn: config.webAclArn } : {}),
     });
 
-    new AuditStream(this, 'AuditStream', {
+    this.auditStream = new AuditStream(this, 'AuditStream', {
       table: this.tables.tables[streamConsumer.table],
       consumer: fn(streamConsumer.fn),
       iteratorAgeThreshold: Duration.minutes(config.iteratorAgeAlarmMinutes),
     });
-    new Schedules(this, 'Schedules', {
+    this.schedules = new Schedules(this, 'Schedules', {
       schedules: schedules.map((s) => ({
         name: s.fn.name,
         function: fn(s.fn).function,
@@ -119,6 +124,16 @@ export class LatchkeyStack extends Stack {
       })),
     });
     this.functions = built;
+
+    this.operations = new OperationsDashboard(this, 'Operations', {
+      authorizer: this.authorizer.function.function,
+      auditConsumer: fn(streamConsumer.fn).function,
+      alarms: {
+        'Audit stream dead letters': this.auditStream.deadLetterQueue.alarm,
+        'Audit consumer iterator age': this.auditStream.iteratorAgeAlarm,
+        'Scheduled run dead letters': this.schedules.deadLetterQueue.alarm,
+      },
+    });
 
     const output = (name: string, value: string, description: string) =>
       new CfnOutput(this, name, { value, description });
@@ -129,6 +144,11 @@ export class LatchkeyStack extends Stack {
       'The Latchkey Lambda authorizer',
     );
     output('EventBusArn', this.eventBus.eventBusArn, 'Domain events (source "latchkey")');
+    output(
+      'DashboardName',
+      this.operations.dashboard.dashboardName,
+      'CloudWatch dashboard: decisions, latency, audit consumer, alarms (docs/operations.md)',
+    );
     output('KeysTableName', this.tables.tables.keys.tableName, 'Keys table');
     output('CountersTableName', this.tables.tables.counters.tableName, 'Usage counters table');
     output('AuditTableName', this.tables.tables.audit.tableName, 'Append-only audit table');

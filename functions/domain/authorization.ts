@@ -9,22 +9,34 @@ import { ipAllowed } from './ip-allowlist';
 import { grants } from './scopes';
 import type { Environment, ParsedToken } from './token';
 
-export type DenyReason =
-  | 'disabled'
-  | 'revoked'
-  | 'expired'
-  | 'environment_mismatch'
-  | 'ip_not_allowed'
-  | 'scope_missing'
-  | 'route_unknown';
+/** 403: the key is known but may not make this request. */
+export const DENY_REASONS = [
+  'disabled',
+  'revoked',
+  'expired',
+  'environment_mismatch',
+  'ip_not_allowed',
+  'scope_missing',
+  'route_unknown',
+] as const;
+export type DenyReason = (typeof DENY_REASONS)[number];
 
 /** 401: the caller is not identified (and learns nothing about why). */
-export type UnauthorizedReason =
-  | 'missing_token'
-  | 'malformed_token'
-  | 'unknown_key'
-  | 'wrong_secret'
-  | 'grace_expired';
+export const UNAUTHORIZED_REASONS = [
+  'missing_token',
+  'malformed_token',
+  'unknown_key',
+  'wrong_secret',
+  'grace_expired',
+] as const;
+export type UnauthorizedReason = (typeof UNAUTHORIZED_REASONS)[number];
+
+/**
+ * Every reason a decision can refuse for: a fixed set, so it is also the (bounded) `reason`
+ * dimension of the authorizer's `Refused` metric (docs/operations.md).
+ */
+export type RefusalReason = DenyReason | UnauthorizedReason;
+export const REFUSAL_REASONS: readonly RefusalReason[] = [...UNAUTHORIZED_REASONS, ...DENY_REASONS];
 
 export type Decision =
   | { readonly effect: 'unauthorized'; readonly reason: UnauthorizedReason }

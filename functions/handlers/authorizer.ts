@@ -2,7 +2,8 @@
  * The Latchkey Lambda authorizer (REQUEST type) for API Gateway REST APIs: takes the token from the
  * request, asks `services/authorization.ts` for a decision, audits refusals and counts use, and
  * answers with an IAM policy over exactly the routes the key's scopes grant (docs/authorizer.md).
- * Any failure to decide fails closed (401 via a thrown error).
+ * Any failure to decide fails closed (401 via a thrown error). Each invocation emits its outcome and
+ * latency as one EMF log line (docs/operations.md) and is traced in X-Ray.
  */
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent, Context } from 'aws-lambda';
 import { grantedResources } from '../domain/authorization';
@@ -11,6 +12,8 @@ import { type AccessOutcome, checkAccess } from '../services/authorization';
 import { setting } from '../shared/config';
 import { headerOf } from '../shared/headers';
 import { logger } from '../shared/logger';
+import { recordAuthorization } from '../shared/metrics';
+import { traced } from '../shared/tracer';
 
 /**
  * `Authorization: Bearer <token>`, or `X-API-Key: <token>` when there is no Authorization header.
@@ -77,11 +80,12 @@ export async function authorize(
   };
 }
 
-export const handler = async (
+async function handle(
   event: APIGatewayRequestAuthorizerEvent,
   context?: Context,
-): Promise<APIGatewayAuthorizerResult> => {
+): Promise<APIGatewayAuthorizerResult> {
   if (context) logger.addContext(context);
+  const started = performance.now();
   const now = new Date();
   let outcome: Awaited<ReturnType<typeof authorize>>;
   try {
@@ -90,6 +94,7 @@ export const handler = async (
     // Fail closed: a store we cannot read allows nothing.
     logger.error('Authorizer could not decide', { error_name: (error as Error).name });
     await recordDenial(event, { status: 401, reason: 'store_unavailable' }, now);
+    recordAuthorization({ result: 'store_error' }, performance.now() - started);
     return unauthorized();
   }
   const { decision, result } = outcome;
@@ -106,9 +111,13 @@ export const handler = async (
       { status, reason: decision.reason, token: outcome.token, key: outcome.key },
       now,
     );
+    recordAuthorization({ result: 'refused', reason: decision.reason }, performance.now() - started);
   } else {
     await recordUse(decision.key, now);
+    recordAuthorization({ result: 'allowed' }, performance.now() - started);
   }
   if (!result) return unauthorized();
   return result;
-};
+}
+
+export const handler = traced(handle);

@@ -1,8 +1,9 @@
 /** The demo protected API: echoes what the Latchkey authorizer established about the caller. */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { json } from '../shared/http';
+import { traced } from '../shared/tracer';
 
-export const handler = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+export const handler = traced(async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
   const ctx = (event.requestContext?.authorizer ?? {}) as Record<string, string | undefined>;
   return json(200, {
     route: `${event.httpMethod} ${event.resource}`,
@@ -14,4 +15,4 @@ export const handler = async (event: APIGatewayProxyEvent): Promise<APIGatewayPr
     key_type: ctx.keyType ?? null,
     ...(event.pathParameters?.id ? { agent_id: event.pathParameters.id } : {}),
   });
-};
+});

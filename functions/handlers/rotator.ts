@@ -2,11 +2,12 @@
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { rotateDueKeys } from '../services/lifecycle';
 import { logger } from '../shared/logger';
+import { traced } from '../shared/tracer';
 
-export const handler = async (
+async function handle(
   _event?: ScheduledEvent,
   context?: Context,
-): Promise<{ rotated: number; skipped: number; failed: number }> => {
+): Promise<{ rotated: number; skipped: number; failed: number }> {
   if (context) logger.addContext(context);
   const result = await rotateDueKeys(new Date());
   const summary = {
@@ -19,4 +20,6 @@ export const handler = async (
   // schedule's alarm see them.
   if (result.failed.length) throw new Error(`${result.failed.length} rotation(s) failed`);
   return summary;
-};
+}
+
+export const handler = traced(handle);

@@ -2,8 +2,9 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { type DomainEvent, EVENT_SOURCE } from '../domain/events';
 import { eventBusName } from '../shared/config';
+import { tracer } from '../shared/tracer';
 
-export const eventBridge = new EventBridgeClient({});
+export const eventBridge = tracer.captureAWSv3Client(new EventBridgeClient({}));
 
 class PublishError extends Error {}
 

@@ -4,8 +4,9 @@
  */
 import { DecryptCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import { kmsKeyId } from '../shared/config';
+import { tracer } from '../shared/tracer';
 
-export const kms = new KMSClient({});
+export const kms = tracer.captureAWSv3Client(new KMSClient({}));
 
 export interface MetadataContext {
   readonly key_id: string;

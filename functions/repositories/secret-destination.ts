@@ -18,8 +18,9 @@ import {
   SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
+import { tracer } from '../shared/tracer';
 
-export const secretsManager = new SecretsManagerClient({});
+export const secretsManager = tracer.captureAWSv3Client(new SecretsManagerClient({}));
 
 const CURRENT = 'AWSCURRENT';
 const PENDING = 'AWSPENDING';

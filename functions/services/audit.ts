@@ -46,15 +46,18 @@ function toStreamChange(record: DynamoDBRecord): StreamChange {
   }
 }
 
+/** What became of a stream record: an entry written, one found already there, or nothing to audit. */
+export type ChangeOutcome = 'written' | 'duplicate' | 'skipped';
+
 /**
  * One stream record: write its entry (a duplicate from a retried batch counts as written), then
  * publish its event. A failure throws, so the batch processor reports the record and Lambda retries
  * it; the retry finds the entry in place and publishes again (EventBridge is at least once anyway:
  * consumers dedupe on `detail.event_id`, which is the stream record's id).
  */
-export async function recordChange(record: DynamoDBRecord): Promise<void> {
+export async function recordChange(record: DynamoDBRecord): Promise<ChangeOutcome> {
   try {
-    await writeChange(record);
+    return await writeChange(record);
   } catch (error) {
     // Our own errors and the SDK's name no attribute values; the image itself is never logged.
     logger.error('Stream record failed', {
@@ -67,11 +70,11 @@ export async function recordChange(record: DynamoDBRecord): Promise<void> {
   }
 }
 
-async function writeChange(record: DynamoDBRecord): Promise<void> {
+async function writeChange(record: DynamoDBRecord): Promise<ChangeOutcome> {
   const derived = deriveAuditEntry(toStreamChange(record));
   if ('skip' in derived) {
     logger.debug('Stream record skipped', { event_id: record.eventID, reason: derived.skip });
-    return;
+    return 'skipped';
   }
   const { entry, event } = derived;
   const outcome = await putAuditEntry(entry);
@@ -83,6 +86,7 @@ async function writeChange(record: DynamoDBRecord): Promise<void> {
     outcome,
     ...(event ? { published: event.detailType } : {}),
   });
+  return outcome;
 }
 
 // ---- Reading the trail -----------------------------------------------------------------------------

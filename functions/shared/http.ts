@@ -4,6 +4,7 @@
  * handler code runs, so nothing is written for a refused request.
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { type ZodType, z } from 'zod';
@@ -23,6 +24,7 @@ import {
 import { setting } from './config';
 import { headerOf } from './headers';
 import { logger } from './logger';
+import { CAPTURE_HANDLER_OPTIONS, tracer } from './tracer';
 
 export const MAX_BODY_BYTES = 16 * 1024;
 
@@ -138,6 +140,7 @@ export function route<B = undefined, Q = Record<string, never>, P = Record<strin
   fn: (input: RouteInput<B, Q, P>) => Promise<APIGatewayProxyResult>,
 ) {
   return middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context>()
+    .use(captureLambdaHandler(tracer, CAPTURE_HANDLER_OPTIONS))
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use({
       onError: async (request) => {

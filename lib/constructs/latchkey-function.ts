@@ -9,12 +9,22 @@ import type { FunctionDeclaration } from '../declaration';
 
 const REPO_ROOT = path.join(__dirname, '../..');
 
+/**
+ * What every deployed function gets besides its declared configuration (`lib/function-environment.ts`):
+ * source maps for stack traces, and its name as the Powertools service (the Tracer's `Service`
+ * annotation). Lambda-only: the local stack runs every function in one process, where Powertools'
+ * defaults serve (metrics name their service in code, `lib/metric-catalog.ts`).
+ */
+export function runtimeEnvironment(declaration: FunctionDeclaration): Record<string, string> {
+  return { NODE_OPTIONS: '--enable-source-maps', POWERTOOLS_SERVICE_NAME: declaration.name };
+}
+
 export interface LatchkeyFunctionProps {
   /** The function as declared in `lib/declaration.ts`: entry, memory, timeout (its `access` is granted by `grantAccess`). */
   readonly declaration: FunctionDeclaration;
   /**
    * Environment variables of the function.
-   * @default - none besides NODE_OPTIONS
+   * @default - none besides `runtimeEnvironment(declaration)`
    */
   readonly environment?: Record<string, string>;
   /**
@@ -62,7 +72,7 @@ export class LatchkeyFunction extends Construct {
       logGroup: this.logGroup,
       tracing: lambda.Tracing.ACTIVE,
       description: `Latchkey ${declaration.name} (${declaration.entry})`,
-      environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
+      environment: { ...runtimeEnvironment(declaration), ...props.environment },
       bundling: {
         minify: true,
         sourceMap: true,

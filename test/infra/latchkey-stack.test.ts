@@ -7,6 +7,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
 import type { IConstruct } from 'constructs';
 import { CONFIG_DEFAULTS, functionSettings } from '../../lib/config';
+import { runtimeEnvironment } from '../../lib/constructs/latchkey-function';
 import {
   type FunctionDeclaration,
   functions,
@@ -116,7 +117,13 @@ describe('functions', () => {
       Timeout: fn.timeoutSeconds ?? 10,
       TracingConfig: { Mode: 'Active' },
       LoggingConfig: { LogGroup: Match.anyValue() },
-      Environment: { Variables: Match.objectLike({ NODE_OPTIONS: '--enable-source-maps' }) },
+      Environment: {
+        Variables: Match.objectLike({
+          NODE_OPTIONS: '--enable-source-maps',
+          // Its declared name: the Powertools service (X-Ray's Service annotation).
+          POWERTOOLS_SERVICE_NAME: fn.name,
+        }),
+      },
     });
   });
 
@@ -130,7 +137,11 @@ describe('functions', () => {
         eventBusName: 'bus',
         settings: functionSettings(CONFIG_DEFAULTS),
       });
-      expect(Object.keys(variables).sort()).toEqual(['NODE_OPTIONS', ...Object.keys(expected)].sort());
+      const runtime = runtimeEnvironment(fn);
+      expect(Object.keys(variables).sort()).toEqual(
+        [...Object.keys(runtime), ...Object.keys(expected)].sort(),
+      );
+      for (const [name, value] of Object.entries(runtime)) expect(variables[name]).toBe(value);
       const refs: Record<string, unknown> = {
         [tables.keys.envVar]: { Ref: id.keys },
         [tables.counters.envVar]: { Ref: id.counters },
