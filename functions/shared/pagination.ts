@@ -1,4 +1,8 @@
-/** Opaque `next_token`s: base64url JSON of a DynamoDB key. A token that does not decode is a 400. */
+/**
+ * Opaque `next_token`s: base64url JSON of a DynamoDB key. Only services encode and decode them (the
+ * repositories check a decoded key against their query, `checkStartKey`). A token that does not
+ * decode is a 400.
+ */
 import { ValidationError } from '../domain/errors';
 
 export function encodeNextToken(key: Record<string, unknown> | undefined): string | null {
