@@ -1,7 +1,8 @@
 /**
  * Key lifecycle operations behind the management routes: generate, store only hashes, encrypt
- * metadata, and change keys with conditional writes. Every write stamps `last_change` (actor,
- * source, kind) so the stream-fed audit trail can say who did what.
+ * metadata, and change keys with conditional writes (how races are decided: docs/key-changes.md).
+ * Every write stamps `last_change` (actor, source, kind) so the stream-fed audit trail can say who
+ * did what.
  */
 import {
   type Actor,
@@ -235,7 +236,7 @@ export interface RotatedKey {
   readonly version: number;
 }
 
-/** Whether the key's previous secret still works at `now`. */
+/** Until when the key's previous secret still works, if it still does at `now`. */
 function graceOpenUntil(item: ApiKeyItem, now: Date): string | undefined {
   const until = item.previous_secret_hash ? item.previous_secret_expires_at : undefined;
   return until !== undefined && Date.parse(until) > now.getTime() ? until : undefined;
