@@ -35,6 +35,51 @@ export interface RotationPolicy {
   readonly destination: string;
 }
 
+/**
+ * What creating a key takes, after validation (the management API's create schema produces it;
+ * defaults already applied).
+ */
+export interface CreateKeyInput {
+  readonly name: string;
+  readonly description?: string | undefined;
+  readonly scopes: readonly string[];
+  readonly environment: Environment;
+  /** A 4-digit-year UTC instant in `toISOString()` form. */
+  readonly expires_at?: string | undefined;
+  readonly expires_in_days?: number | undefined;
+  readonly rate_limit?: number | undefined;
+  readonly ip_allowlist?: readonly string[] | undefined;
+  readonly organization_id: string;
+  readonly workspace_id?: string | undefined;
+  readonly key_type: KeyType;
+  readonly metadata?: Readonly<Record<string, unknown>> | undefined;
+  readonly rotation?: RotationPolicy | undefined;
+}
+
+/** A change to a key: absent fields stay as they are, `null` clears. */
+export interface UpdateKeyInput {
+  readonly name?: string | undefined;
+  readonly description?: string | null | undefined;
+  readonly scopes?: readonly string[] | undefined;
+  readonly rate_limit?: number | null | undefined;
+  readonly ip_allowlist?: readonly string[] | null | undefined;
+  readonly expires_at?: string | null | undefined;
+  readonly enabled?: boolean | undefined;
+  readonly metadata?: Readonly<Record<string, unknown>> | null | undefined;
+  readonly rotation?: RotationPolicy | null | undefined;
+}
+
+/** A rotation (docs/key-changes.md). */
+export interface RotateKeyInput {
+  /** How long the replaced secret keeps working; 0: it stops at once. */
+  readonly grace_period_seconds: number;
+  /**
+   * Rotate even though the previous secret's grace period is still open, ending it now. Without it
+   * such a rotation is refused (409 `grace_period_open`).
+   */
+  readonly end_previous_grace?: boolean | undefined;
+}
+
 /** The stored item. Hash fields never leave the repository layer in a response, event or log. */
 export interface ApiKeyItem {
   id: string;

@@ -41,7 +41,15 @@ export class NotFoundError extends DomainError {
 
 /** The request conflicts with the key's state (e.g. enabling a revoked key, a concurrent change). */
 export class ConflictError extends DomainError {
-  readonly code = 'conflict';
+  readonly code: string = 'conflict';
+}
+
+/**
+ * A rotation while the previous secret's grace period is still open: it would cut that grace short
+ * (docs/key-changes.md). The caller waits, or asks for the cut explicitly.
+ */
+export class GracePeriodOpenError extends ConflictError {
+  override readonly code: string = 'grace_period_open';
 }
 
 /** The caller may not do this (today: creating a system key, which needs root mode). */

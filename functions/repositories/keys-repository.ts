@@ -1,7 +1,7 @@
 /**
  * The keys table (declared in `lib/declaration.ts`). Every write is conditional: creates never
  * overwrite, updates carry the version they read (optimistic locking), so concurrent changes
- * cannot silently lose each other.
+ * cannot silently lose each other; only a revoke, which must win, is conditional on state alone.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
@@ -55,18 +55,19 @@ export interface UpdateOptions {
 }
 
 /**
- * Applies `set` and `remove` if the item still has `expectedVersion`; bumps the version.
- * A lost race is a ConflictError (409): the caller re-reads and decides again.
+ * Applies `set` and `remove` if the item exists and still has `expectedVersion` (`'any'`: whatever
+ * version it has, for changes that must win over concurrent ones, like a revoke); bumps the version.
+ * A failed condition is a ConflictError (409): the caller re-reads and decides again.
  */
 export async function updateKey(
   id: string,
-  expectedVersion: number,
+  expectedVersion: number | 'any',
   set: KeyChanges,
   remove: readonly (keyof KeyChanges)[] = [],
   options: UpdateOptions = {},
 ): Promise<ApiKeyItem> {
   const names: Record<string, string> = { '#version': 'version' };
-  const values: Record<string, unknown> = { ':expected': expectedVersion, ':one': 1 };
+  const values: Record<string, unknown> = { ':one': 1 };
   const sets: string[] = ['#version = #version + :one'];
   Object.entries(set).forEach(([attr, value], i) => {
     if (value === undefined) return;
@@ -80,7 +81,11 @@ export async function updateKey(
       names[`#r${i}`] = String(attr);
       return `#r${i}`;
     });
-  let condition = 'attribute_exists(id) AND #version = :expected';
+  let condition = 'attribute_exists(id)';
+  if (expectedVersion !== 'any') {
+    condition += ' AND #version = :expected';
+    values[':expected'] = expectedVersion;
+  }
   if (options.condition) {
     condition += ` AND (${options.condition.expression})`;
     Object.assign(names, options.condition.names);

@@ -4,6 +4,7 @@
  */
 import { QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { ValidationError } from '../domain/errors';
+import { isWellFormed } from '../domain/input';
 import { dynamodb } from '../shared/clients';
 
 export interface Page<T> {
@@ -12,10 +13,23 @@ export interface Page<T> {
   readonly lastKey?: Record<string, unknown>;
 }
 
+/** Real keys are far shorter (created_sort, audit sk ≈ 100 bytes); DynamoDB's limit is 1 KB for a sort key. */
+const MAX_KEY_VALUE_BYTES = 512;
+
+function isKeyValue(value: unknown): value is string {
+  return (
+    typeof value === 'string' &&
+    value.length > 0 &&
+    isWellFormed(value) &&
+    Buffer.byteLength(value, 'utf8') <= MAX_KEY_VALUE_BYTES
+  );
+}
+
 /**
- * A `next_token` must be a key of this very query (same partition, inside the sort-key range):
- * DynamoDB would answer any other with an error (a 500), and a token must never widen what a
- * query can read.
+ * The one check of a decoded `next_token` before it reaches DynamoDB: it must be a key of this
+ * very query, exactly its key attributes, each a non-empty well-formed string of sane length, in
+ * the same partition, inside the sort-key range. DynamoDB would answer anything else with an error
+ * (a 500), and a token must never widen what a query can read.
  */
 export function checkStartKey(
   startKey: Record<string, unknown> | undefined,
@@ -24,13 +38,14 @@ export function checkStartKey(
   range: { from?: string | undefined; to?: string | undefined } = {},
 ): Record<string, unknown> | undefined {
   if (!startKey) return undefined;
-  const sk = typeof startKey.sk === 'string' ? startKey.sk : '';
+  const names = Object.keys(startKey);
+  const sk = startKey.sk;
   const ok =
-    Object.keys(startKey).length === keyAttrs.length &&
-    keyAttrs.every((a) => typeof startKey[a] === 'string') &&
+    names.length === keyAttrs.length &&
+    keyAttrs.every((a) => Object.hasOwn(startKey, a) && isKeyValue(startKey[a])) &&
     Object.entries(partition).every(([a, v]) => startKey[a] === v) &&
-    (!range.from || sk >= range.from) &&
-    (!range.to || sk <= range.to);
+    (!range.from || (typeof sk === 'string' && sk >= range.from)) &&
+    (!range.to || (typeof sk === 'string' && sk <= range.to));
   if (!ok) {
     throw new ValidationError('Invalid next_token', [
       { field: 'next_token', message: 'does not belong to this listing; start again without it' },

@@ -1,22 +1,31 @@
 /**
  * Key lifecycle operations behind the management routes: generate, store only hashes, encrypt
- * metadata, and change keys with conditional writes. Every write stamps `last_change` (actor,
- * source, kind) so the stream-fed audit trail can say who did what.
+ * metadata, and change keys with conditional writes (how races are decided: docs/key-changes.md).
+ * Every write stamps `last_change` (actor, source, kind) so the stream-fed audit trail can say who
+ * did what.
  */
 import {
   type Actor,
   type ApiKeyItem,
   type ChangeKind,
+  type CreateKeyInput,
   dayOf,
   type PublicApiKey,
+  type RotateKeyInput,
   toPublic,
+  type UpdateKeyInput,
 } from '../domain/api-key';
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../domain/errors';
+import {
+  ConflictError,
+  ForbiddenError,
+  GracePeriodOpenError,
+  NotFoundError,
+  ValidationError,
+} from '../domain/errors';
 import { hashSecret } from '../domain/hashing';
 import { normalizeCidr } from '../domain/ip-allowlist';
 import { isSystemScope } from '../domain/scopes';
 import { formatToken, isKeyId, keyPrefix, newKeyId, newSecret, SECRET_LENGTH } from '../domain/token';
-import type { CreateKeyBody, UpdateKeyBody } from '../handlers/management/schemas';
 import {
   getKey,
   type KeyChanges,
@@ -27,6 +36,7 @@ import {
   updateKey,
 } from '../repositories/keys-repository';
 import { decryptMetadata, encryptMetadata } from '../repositories/metadata-cipher';
+import { decodeNextToken, encodeNextToken } from '../shared/pagination';
 
 export type Clock = () => Date;
 const systemClock: Clock = () => new Date();
@@ -49,7 +59,7 @@ export interface CreatedKey {
 }
 
 export async function createKey(
-  input: CreateKeyBody,
+  input: CreateKeyInput,
   actor: Actor,
   clock: Clock = systemClock,
 ): Promise<CreatedKey> {
@@ -79,7 +89,7 @@ export async function createKey(
       key_type: input.key_type,
       organization_id: input.organization_id,
       ...(input.key_type === 'workspace' ? { workspace_id: input.workspace_id ?? 'default' } : {}),
-      scopes: input.scopes,
+      scopes: [...input.scopes],
       ...(input.rate_limit !== undefined ? { rate_limit: input.rate_limit } : {}),
       ...(input.ip_allowlist?.length ? { ip_allowlist: input.ip_allowlist.map(normalizeCidr) } : {}),
       ...(expiresAt ? { expires_at: expiresAt, expires_day: dayOf(expiresAt) } : {}),
@@ -136,20 +146,27 @@ export async function describeKey(
   return toPublic(item, clock(), withMetadata ? await metadataOf(item) : undefined);
 }
 
+export interface KeyListing {
+  readonly items: PublicApiKey[];
+  /** Opaque; give it back as `next_token` for the next page, null on the last one. */
+  readonly next_token: string | null;
+}
+
+/** One page of keys, newest first; `nextToken` from the previous page (a foreign one is a 400). */
 export async function listKeys(
   filter: ListFilter,
   limit: number,
-  startKey: Record<string, unknown> | undefined,
+  nextToken: string | undefined,
   clock: Clock = systemClock,
-) {
+): Promise<KeyListing> {
   const now = clock();
-  const page = await queryKeys(filter, limit, now, startKey);
-  return { items: page.items.map((i) => toPublic(i, now)), lastKey: page.lastKey };
+  const page = await queryKeys(filter, limit, now, decodeNextToken(nextToken));
+  return { items: page.items.map((i) => toPublic(i, now)), next_token: encodeNextToken(page.lastKey) };
 }
 
 export async function changeKey(
   id: string,
-  patch: UpdateKeyBody,
+  patch: UpdateKeyInput,
   actor: Actor,
   clock: Clock = systemClock,
 ): Promise<PublicApiKey> {
@@ -175,7 +192,7 @@ export async function changeKey(
         : [],
     );
     if (misplaced.length) throw new ValidationError('System scopes need a system key.', misplaced);
-    set.scopes = patch.scopes;
+    set.scopes = [...patch.scopes];
   }
   setOrRemove('rate_limit', patch.rate_limit);
   if (patch.ip_allowlist !== undefined) {
@@ -219,17 +236,29 @@ export interface RotatedKey {
   readonly version: number;
 }
 
+/** Until when the key's previous secret still works, if it still does at `now`. */
+function graceOpenUntil(item: ApiKeyItem, now: Date): string | undefined {
+  const until = item.previous_secret_hash ? item.previous_secret_expires_at : undefined;
+  return until !== undefined && Date.parse(until) > now.getTime() ? until : undefined;
+}
+
 /**
- * New secret, same id. The previous secret stays valid for `graceSeconds` (0: never again).
- * Conditional on the version read, so two concurrent rotations give one winner and one 409.
+ * New secret, same id (docs/key-changes.md). The replaced secret stays valid for
+ * `grace_period_seconds` (0: never again).
  *
- * `secret` is a pre-generated secret (`newSecret()`) for callers that must place the token somewhere
- * before the key accepts it (scheduled rotation stages it in the destination first); without it a
- * fresh one is generated here.
+ * A rotation never cuts a grace period it did not promise to cut: while the previous secret's grace
+ * is open it is refused (`GracePeriodOpenError`, 409 `grace_period_open`) unless
+ * `end_previous_grace` says to end it now. The write is conditional on the version read (and on
+ * that grace being closed), so of concurrent rotations exactly one wins and the others get 409;
+ * every token a rotation returns therefore works until the next rotation the caller chose to allow.
+ *
+ * A bare number is the grace period alone. `secret` is a pre-generated secret (`newSecret()`) for
+ * callers that must place the token somewhere before the key accepts it (scheduled rotation stages
+ * it in the destination first); without it a fresh one is generated here.
  */
 export async function rotateKey(
   id: string,
-  graceSeconds: number,
+  rotation: RotateKeyInput | number,
   actor: Actor,
   clock: Clock = systemClock,
   expectedVersion?: number,
@@ -237,6 +266,8 @@ export async function rotateKey(
 ): Promise<RotatedKey> {
   if (!SECRET_PATTERN.test(secret))
     throw new Error('rotateKey: a pre-generated secret must come from newSecret()');
+  const { grace_period_seconds: graceSeconds, end_previous_grace: endPreviousGrace = false } =
+    typeof rotation === 'number' ? { grace_period_seconds: rotation } : rotation;
   const item = await mustGet(id);
   const now = clock();
   if (item.status === 'revoked')
@@ -244,6 +275,8 @@ export async function rotateKey(
   if (expectedVersion !== undefined && item.version !== expectedVersion) {
     throw new ConflictError('The key was changed by another request.');
   }
+  const openUntil = graceOpenUntil(item, now);
+  if (openUntil && !endPreviousGrace) throw graceOpen(openUntil);
   const set: KeyChanges = {
     secret_hash: hashSecret(secret),
     rotated_at: now.toISOString(),
@@ -262,9 +295,12 @@ export async function rotateKey(
   }
   const updated = await updateKey(item.id, item.version, set, remove, {
     condition: {
-      expression: '#st <> :revoked',
-      names: { '#st': 'status' },
-      values: { ':revoked': 'revoked' },
+      // The version already pins the state read; the grace condition says the same in the write.
+      expression: endPreviousGrace
+        ? '#st <> :revoked'
+        : '#st <> :revoked AND (attribute_not_exists(#pexp) OR #pexp <= :now)',
+      names: { '#st': 'status', ...(endPreviousGrace ? {} : { '#pexp': 'previous_secret_expires_at' }) },
+      values: { ':revoked': 'revoked', ...(endPreviousGrace ? {} : { ':now': now.toISOString() }) },
     },
   });
   return {
@@ -275,38 +311,58 @@ export async function rotateKey(
   };
 }
 
+function graceOpen(until: string): GracePeriodOpenError {
+  return new GracePeriodOpenError(
+    `The previous secret of this key stays valid until ${until} (its grace period); rotating now would end ` +
+      'that at once. Rotate again after that time, or send "end_previous_grace": true to end it now.',
+    [{ field: 'end_previous_grace', message: `the previous secret's grace period is open until ${until}` }],
+  );
+}
+
 /**
- * Permanent. Revoking a revoked key changes nothing and answers the same. A concurrent change (a
- * PATCH that bumped the version) does not stop a revoke: it re-reads and tries again.
+ * Permanent, and always wins (docs/key-changes.md): the write is conditional only on the key
+ * existing and not being revoked yet, never on the version read, so no concurrent rotation or
+ * PATCH can make it fail. It removes the previous secret and the rotation policy, so once it has
+ * answered no token of the key works and nothing rotates it again. Revoking a revoked key changes
+ * nothing and answers the stored record.
  */
 export async function revokeKey(id: string, actor: Actor, clock: Clock = systemClock): Promise<PublicApiKey> {
-  for (let attempt = 1; ; attempt++) {
-    const item = await mustGet(id);
-    const now = clock();
-    if (item.status === 'revoked') return toPublic(item, now);
-    try {
-      const updated = await updateKey(
-        item.id,
-        item.version,
-        {
-          status: 'revoked',
-          revoked_at: now.toISOString(),
-          revoked_by: actor.principal,
-          updated_at: now.toISOString(),
-          ...stamp('revoked', actor, now),
+  if (!isKeyId(id)) throw new NotFoundError(`No API key with id ${JSON.stringify(id)}.`);
+  const now = clock();
+  try {
+    const updated = await updateKey(
+      id,
+      'any',
+      {
+        status: 'revoked',
+        revoked_at: now.toISOString(),
+        revoked_by: actor.principal,
+        updated_at: now.toISOString(),
+        ...stamp('revoked', actor, now),
+      },
+      // A revoked key keeps no secret that could ever match again, and is never rotated again.
+      [
+        'previous_secret_hash',
+        'previous_secret_expires_at',
+        'rotation',
+        'rotation_due_at',
+        'rotation_due_day',
+      ],
+      {
+        condition: {
+          expression: '#st <> :revoked',
+          names: { '#st': 'status' },
+          values: { ':revoked': 'revoked' },
         },
-        // A revoked key keeps no secret that could ever match again.
-        [
-          'previous_secret_hash',
-          'previous_secret_expires_at',
-          'rotation',
-          'rotation_due_at',
-          'rotation_due_day',
-        ],
-      );
-      return toPublic(updated, now);
-    } catch (error) {
-      if (!(error instanceof ConflictError) || attempt >= 5) throw error;
-    }
+      },
+    );
+    return toPublic(updated, now);
+  } catch (error) {
+    if (!(error instanceof ConflictError)) throw error;
   }
+  // The condition failed: the key does not exist (404), or is revoked already, for good.
+  const item = await mustGet(id);
+  if (item.status !== 'revoked')
+    throw new Error('revokeKey: the condition failed on a key that is not revoked');
+  return toPublic(item, now);
 }

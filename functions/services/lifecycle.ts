@@ -7,7 +7,7 @@
  * version read.
  */
 import { type ApiKeyItem, dayOf, effectiveStatus } from '../domain/api-key';
-import { ConflictError } from '../domain/errors';
+import { ConflictError, GracePeriodOpenError } from '../domain/errors';
 import { keyEvent } from '../domain/events';
 import { hashSecret } from '../domain/hashing';
 import { formatToken, newSecret } from '../domain/token';
@@ -130,6 +130,8 @@ export interface RotationResult {
  * 1. generate the new secret and stage its token in the destination as `AWSPENDING`
  *    (fails: nothing was rotated; reported as failed);
  * 2. rotate the key, conditional on the version read (a racing rotator or admin wins: skipped);
+ *    a key whose previous secret is still in its grace period is not rotated at all (skipped
+ *    before staging, and tried again on a later run: a scheduled rotation never cuts a grace);
  * 3. promote: `AWSCURRENT` moves to the staged version, the old one becomes `AWSPREVIOUS`
  *    (fails: the rotation is undone, so the old token stays current, and retried in an hour).
  *
@@ -160,6 +162,16 @@ async function rotateOne(key: ApiKeyItem, now: Date, result: RotationResult): Pr
   const status = effectiveStatus(key, now);
   if (status !== 'active') {
     result.skipped.push({ key_id: key.id, reason: status });
+    return;
+  }
+  // A rotation now would cut the previous secret's promised grace (an admin rotated with a long
+  // one): never do that; the key stays due and a later run rotates it (docs/key-changes.md).
+  if (
+    key.previous_secret_hash &&
+    key.previous_secret_expires_at &&
+    Date.parse(key.previous_secret_expires_at) > now.getTime()
+  ) {
+    result.skipped.push({ key_id: key.id, reason: 'grace_period_open' });
     return;
   }
   const destination = policy.destination;
@@ -207,7 +219,7 @@ async function rotateOne(key: ApiKeyItem, now: Date, result: RotationResult): Pr
   try {
     const rotated = await rotateKey(
       key.id,
-      policy.grace_period_seconds,
+      { grace_period_seconds: policy.grace_period_seconds, end_previous_grace: false },
       { principal: ROTATOR_PRINCIPAL },
       () => now,
       key.version,
@@ -227,7 +239,10 @@ async function rotateOne(key: ApiKeyItem, now: Date, result: RotationResult): Pr
       await unstage(destination, versionId, key);
       // Another rotator (or an admin) changed the key first: theirs stands.
       if (!(error instanceof ConflictError)) throw error;
-      result.skipped.push({ key_id: key.id, reason: 'changed_concurrently' });
+      result.skipped.push({
+        key_id: key.id,
+        reason: error instanceof GracePeriodOpenError ? 'grace_period_open' : 'changed_concurrently',
+      });
       return;
     }
   }

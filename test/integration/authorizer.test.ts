@@ -180,8 +180,13 @@ describe('authorizer', () => {
     const { key: second } = await rotateKey(record.id, 3600, actor, () => new Date(start));
     expect(effectOf(await handler(authorizerEvent('GET', '/demo/agents', { token: first })))).toBe('Allow');
     expect(effectOf(await handler(authorizerEvent('GET', '/demo/agents', { token: second })))).toBe('Allow');
-    // Rotate again with the grace already over: the first secret is gone for good.
-    const { key: third } = await rotateKey(record.id, 1, actor, () => new Date(start - 10_000));
+    // Rotate again, ending the open grace and with one already over: the first secret is gone for good.
+    const { key: third } = await rotateKey(
+      record.id,
+      { grace_period_seconds: 1, end_previous_grace: true },
+      actor,
+      () => new Date(start - 10_000),
+    );
     await expectUnauthorized(handler(authorizerEvent('GET', '/demo/agents', { token: second })));
     await expectUnauthorized(handler(authorizerEvent('GET', '/demo/agents', { token: first })));
     expect(effectOf(await handler(authorizerEvent('GET', '/demo/agents', { token: third })))).toBe('Allow');

@@ -1,11 +1,16 @@
 /** Request schemas of the management API (docs/management-api.md). Every refusal names the field. */
 import { z } from 'zod';
+import type { RotationPolicy } from '../../domain/api-key';
+import { jsonObjectProblem, unsafeCharacter, utcInstant } from '../../domain/input';
 import { isValidCidr } from '../../domain/ip-allowlist';
 import { catalogEntry, isSystemScope, SCOPE_PATTERN } from '../../domain/scopes';
 import { ENVIRONMENTS } from '../../domain/token';
 
 export const MAX_GRACE_SECONDS = 7 * 24 * 3600;
 export const MAX_METADATA_BYTES = 4096;
+/** Levels of objects/arrays in metadata, the object itself included. */
+export const MAX_METADATA_DEPTH = 10;
+const DAY_SECONDS = 86_400;
 
 const tenantId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be 1-64 letters, digits, _ . -');
 
@@ -22,10 +27,54 @@ export const scopeList = z
   .max(50)
   .transform((s) => [...new Set(s)]);
 
-const futureTimestamp = z.iso
-  .datetime({ offset: true, error: 'must be an ISO-8601 timestamp, e.g. 2030-01-31T00:00:00Z' })
-  .transform((s) => new Date(s).toISOString())
-  .refine((s) => Date.parse(s) > Date.now(), 'must be in the future');
+const TIMESTAMP_SYNTAX = 'must be an ISO-8601 timestamp, e.g. 2030-01-31T00:00:00Z';
+
+/**
+ * An ISO-8601 timestamp (any offset), stored as the UTC instant it names in `toISOString()` form,
+ * the form sort keys and the expiry index use. One that has no 4-digit-year UTC form, or carries
+ * more than milliseconds, is refused rather than stored changed.
+ */
+function instantSchema(options: { future?: boolean } = {}) {
+  return z.iso.datetime({ offset: true, error: TIMESTAMP_SYNTAX }).transform((s, ctx) => {
+    const instant = utcInstant(s);
+    if (instant === undefined) {
+      ctx.issues.push({
+        code: 'custom',
+        input: s,
+        message:
+          'must name an instant from 0000-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z in UTC, to the millisecond at most',
+      });
+      return z.NEVER;
+    }
+    if (options.future && Date.parse(instant) <= Date.now()) {
+      ctx.issues.push({ code: 'custom', input: s, message: 'must be in the future' });
+      return z.NEVER;
+    }
+    return instant;
+  });
+}
+export const instant = instantSchema();
+const futureInstant = instantSchema({ future: true });
+
+/**
+ * Text people read in consoles and logs: no control characters (tabs and line breaks only where
+ * `lineBreaks`), no bidi embeddings/overrides/isolates, no unpaired surrogates.
+ */
+function displayText(schema: z.ZodString, lineBreaks = false) {
+  return schema.superRefine((s, ctx) => {
+    const found = unsafeCharacter(s, lineBreaks);
+    if (found) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must not contain ${found} (control characters, bidirectional overrides and unpaired surrogates are refused)`,
+      });
+    }
+  });
+}
+
+const name = (required: string) =>
+  displayText(z.string().trim().min(1, required).max(128, 'must be at most 128 characters'));
+const description = displayText(z.string().max(1024, 'must be at most 1024 characters'), true);
 
 const ipAllowlist = z
   .array(
@@ -36,17 +85,29 @@ const ipAllowlist = z
   )
   .max(50, 'at most 50 ranges');
 
-const metadata = z
-  .record(z.string(), z.unknown())
-  .refine(
-    (m) => Buffer.byteLength(JSON.stringify(m), 'utf8') <= MAX_METADATA_BYTES,
-    'must be at most 4 KB as JSON',
-  );
+/** A JSON object of at most 4 KB and 10 levels, checked on the raw parsed value (see jsonObjectProblem). */
+const metadata = z.unknown().transform((value, ctx) => {
+  const problem =
+    jsonObjectProblem(value, MAX_METADATA_DEPTH) ??
+    (Buffer.byteLength(JSON.stringify(value), 'utf8') > MAX_METADATA_BYTES
+      ? 'must be at most 4 KB as JSON'
+      : undefined);
+  if (problem) {
+    ctx.issues.push({ code: 'custom', input: value, message: problem });
+    return z.NEVER;
+  }
+  return value as Readonly<Record<string, unknown>>;
+});
 
+/**
+ * The grace period must end before the next scheduled rotation falls due, so a scheduled rotation
+ * never meets its own open grace (docs/key-changes.md). Without one given: a day, or half the
+ * period when that is shorter.
+ */
 export const rotationPolicy = z
   .object({
     every_days: z.int().min(1).max(365),
-    grace_period_seconds: z.int().min(0).max(MAX_GRACE_SECONDS).default(86400),
+    grace_period_seconds: z.int().min(0).max(MAX_GRACE_SECONDS).optional(),
     destination: z
       .string()
       .regex(
@@ -54,17 +115,31 @@ export const rotationPolicy = z
         'must be a Secrets Manager secret ARN under latchkey/',
       ),
   })
-  .strict();
+  .strict()
+  .transform((p, ctx): RotationPolicy => {
+    const period = p.every_days * DAY_SECONDS;
+    const grace = p.grace_period_seconds ?? Math.min(DAY_SECONDS, period / 2);
+    if (grace >= period) {
+      ctx.issues.push({
+        code: 'custom',
+        input: p.grace_period_seconds,
+        path: ['grace_period_seconds'],
+        message: `must be shorter than every_days (${period} seconds)`,
+      });
+      return z.NEVER;
+    }
+    return { every_days: p.every_days, grace_period_seconds: grace, destination: p.destination };
+  });
 
 const rateLimit = z.int().min(1).max(1_000_000);
 
 export const createKeyBody = z
   .object({
-    name: z.string().trim().min(1, 'is required').max(128, 'must be at most 128 characters'),
-    description: z.string().max(1024, 'must be at most 1024 characters').optional(),
+    name: name('is required'),
+    description: description.optional(),
     scopes: scopeList,
     environment: z.enum(ENVIRONMENTS).default('development'),
-    expires_at: futureTimestamp.optional(),
+    expires_at: futureInstant.optional(),
     expires_in_days: z.int().min(1).max(3650).optional(),
     rate_limit: rateLimit.optional(),
     ip_allowlist: ipAllowlist.optional(),
@@ -101,12 +176,12 @@ export type CreateKeyBody = z.infer<typeof createKeyBody>;
 
 export const updateKeyBody = z
   .object({
-    name: z.string().trim().min(1, 'must not be empty').max(128, 'must be at most 128 characters'),
-    description: z.string().max(1024, 'must be at most 1024 characters').nullable(),
+    name: name('must not be empty'),
+    description: description.nullable(),
     scopes: scopeList,
     rate_limit: rateLimit.nullable(),
     ip_allowlist: ipAllowlist.nullable(),
-    expires_at: futureTimestamp.nullable(),
+    expires_at: futureInstant.nullable(),
     enabled: z.boolean(),
     metadata: metadata.nullable(),
     rotation: rotationPolicy.nullable(),
@@ -117,10 +192,14 @@ export const updateKeyBody = z
 export type UpdateKeyBody = z.infer<typeof updateKeyBody>;
 
 export const rotateKeyBody = z
-  .object({ grace_period_seconds: z.int().min(0).max(MAX_GRACE_SECONDS).default(0) })
+  .object({
+    grace_period_seconds: z.int().min(0).max(MAX_GRACE_SECONDS).default(0),
+    end_previous_grace: z.boolean().default(false),
+  })
   .strict()
   .optional()
-  .transform((b) => b ?? { grace_period_seconds: 0 });
+  .transform((b) => b ?? { grace_period_seconds: 0, end_previous_grace: false });
+export type RotateKeyBody = z.infer<typeof rotateKeyBody>;
 
 export const keyIdParams = z.object({ id: z.string() });
 
