@@ -73,7 +73,12 @@ const refusals: Record<
     const start = Date.now();
     const { key: previous } = await rotateKey(record.id, 3600, TEST_ACTOR, () => new Date(start));
     // Rotated again with a grace that is already over: `previous` is past its grace.
-    await rotateKey(record.id, 1, TEST_ACTOR, () => new Date(start - 10_000));
+    await rotateKey(
+      record.id,
+      { grace_period_seconds: 1, end_previous_grace: true },
+      TEST_ACTOR,
+      () => new Date(start - 10_000),
+    );
     return { event: agents(previous), token: previous };
   },
   disabled: async () => {
