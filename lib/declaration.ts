@@ -54,48 +54,49 @@ export interface TableDeclaration {
   readonly envVar: string;
   readonly partitionKey: AttributeDeclaration;
   readonly sortKey?: AttributeDeclaration;
-  readonly indexes: readonly IndexDeclaration[];
+  /** Global secondary indexes by the name code uses for them (repositories read names and keys here). */
+  readonly indexes: Readonly<Record<string, IndexDeclaration>>;
   /** Epoch-seconds attribute DynamoDB expires items by. */
   readonly ttlAttribute?: string;
   readonly stream?: 'NEW_AND_OLD_IMAGES';
 }
 
-export const tables: Readonly<Record<TableId, TableDeclaration>> = {
+export const tables = {
   /** One item per key, fetched by id with a single GetItem on every authorization. */
   keys: {
     envVar: 'KEYS_TABLE_NAME',
     partitionKey: { name: 'id', type: 'S' },
-    indexes: [
+    indexes: {
       // Lists are newest first within a partition; `created_sort` = `<created_at>#<id>`.
-      {
+      byOrganization: {
         name: 'by_organization',
         partitionKey: { name: 'organization_id', type: 'S' },
         sortKey: { name: 'created_sort', type: 'S' },
       },
-      {
+      byWorkspace: {
         name: 'by_workspace',
         partitionKey: { name: 'workspace_id', type: 'S' },
         sortKey: { name: 'created_sort', type: 'S' },
       },
       // Every key carries `kind = "api_key"`: the registry-wide list without a Scan.
-      {
+      byKind: {
         name: 'by_kind',
         partitionKey: { name: 'kind', type: 'S' },
         sortKey: { name: 'created_sort', type: 'S' },
       },
       // Sparse: only keys with an expiry; the expiry scanner queries one day at a time.
-      {
+      byExpiryDay: {
         name: 'by_expiry_day',
         partitionKey: { name: 'expires_day', type: 'S' },
         sortKey: { name: 'expires_at', type: 'S' },
       },
       // Sparse: only keys with a rotation policy; the rotator queries the days that are due.
-      {
+      byRotationDay: {
         name: 'by_rotation_day',
         partitionKey: { name: 'rotation_due_day', type: 'S' },
         sortKey: { name: 'rotation_due_at', type: 'S' },
       },
-    ],
+    },
     stream: 'NEW_AND_OLD_IMAGES',
   },
   /**
@@ -106,7 +107,7 @@ export const tables: Readonly<Record<TableId, TableDeclaration>> = {
     envVar: 'COUNTERS_TABLE_NAME',
     partitionKey: { name: 'pk', type: 'S' },
     sortKey: { name: 'sk', type: 'S' },
-    indexes: [],
+    indexes: {},
     ttlAttribute: 'ttl',
   },
   /** Append-only audit trail: `pk` = `KEY#<id>`, `sk` = `<timestamp>#<event id>`. */
@@ -114,16 +115,26 @@ export const tables: Readonly<Record<TableId, TableDeclaration>> = {
     envVar: 'AUDIT_TABLE_NAME',
     partitionKey: { name: 'pk', type: 'S' },
     sortKey: { name: 'sk', type: 'S' },
-    indexes: [
-      {
+    indexes: {
+      byOrganization: {
         name: 'by_organization',
         partitionKey: { name: 'organization_id', type: 'S' },
         sortKey: { name: 'sk', type: 'S' },
       },
-    ],
+    },
     ttlAttribute: 'ttl',
   },
-};
+} as const satisfies Record<TableId, TableDeclaration>;
+
+/** One table's declaration, typed for code that treats every table alike (CDK, local tables, IAM). */
+export function tableDeclaration(id: TableId): TableDeclaration {
+  return tables[id];
+}
+
+/** A table's indexes, in declaration order. */
+export function indexesOf(t: TableDeclaration): IndexDeclaration[] {
+  return Object.values(t.indexes);
+}
 
 /** How a route is authorized: SigV4 (IAM) for management, a Latchkey key with a scope for protected APIs. */
 export type RouteAuth = { readonly type: 'iam' } | { readonly type: 'latchkey'; readonly scope: string };

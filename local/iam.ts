@@ -24,7 +24,14 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { resolve } from 'node:path';
 import { ACCESS_GRANTS, type Grant, METADATA_CONTEXT_KEY, ROTATION_SECRET_PREFIX } from '../lib/access-model';
-import { type Access, type FunctionDeclaration, functions, tables } from '../lib/declaration';
+import {
+  type Access,
+  type FunctionDeclaration,
+  functions,
+  indexesOf,
+  tableDeclaration,
+  tables,
+} from '../lib/declaration';
 import { RESOURCES } from '../lib/function-environment';
 import { type AccessKeys, accessKeys, LOCAL_ACCOUNT_ID, type LocalPrincipal } from './credentials';
 import type { SigningPrincipal } from './sigv4';
@@ -174,7 +181,9 @@ function statementOf(grant: Grant, region: string): Statement {
       const table = a.table(
         process.env[tables[grant.table].envVar] ?? `<unset ${tables[grant.table].envVar}>`,
       );
-      const indexes = grant.indexes ? tables[grant.table].indexes.map((i) => `${table}/index/${i.name}`) : [];
+      const indexes = grant.indexes
+        ? indexesOf(tableDeclaration(grant.table)).map((i) => `${table}/index/${i.name}`)
+        : [];
       return { actions: grant.actions, resources: [table, ...indexes] };
     }
     case 'kms':

@@ -7,10 +7,10 @@ import {
   ResourceInUseException,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
-import { type TableDeclaration, type TableId, tables } from '../lib/declaration';
+import { indexesOf, type TableDeclaration, type TableId, tables } from '../lib/declaration';
 
 function attributeDefinitions(t: TableDeclaration) {
-  const all = [t.partitionKey, t.sortKey, ...t.indexes.flatMap((i) => [i.partitionKey, i.sortKey])];
+  const all = [t.partitionKey, t.sortKey, ...indexesOf(t).flatMap((i) => [i.partitionKey, i.sortKey])];
   const byName = new Map(all.filter((a) => a !== undefined).map((a) => [a.name, a]));
   return [...byName.values()].map((a) => ({ AttributeName: a.name, AttributeType: a.type }));
 }
@@ -28,9 +28,9 @@ function createTableInput(name: string, t: TableDeclaration): CreateTableCommand
     BillingMode: 'PAY_PER_REQUEST',
     AttributeDefinitions: attributeDefinitions(t),
     KeySchema: keySchema(t.partitionKey, t.sortKey),
-    ...(t.indexes.length
+    ...(indexesOf(t).length
       ? {
-          GlobalSecondaryIndexes: t.indexes.map((i) => ({
+          GlobalSecondaryIndexes: indexesOf(t).map((i) => ({
             IndexName: i.name,
             KeySchema: keySchema(i.partitionKey, i.sortKey),
             Projection: { ProjectionType: 'ALL' },

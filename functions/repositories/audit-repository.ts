@@ -9,12 +9,17 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { tables } from '../../lib/declaration';
 import { type AuditEntry, auditPartition, auditSortKey } from '../domain/audit';
 import { dynamodb } from '../shared/clients';
 import { setting, tableName } from '../shared/config';
 import { checkStartKey, type Page, queryPage } from './paging';
 
 const DAY_SECONDS = 86_400;
+const AUDIT = tables.audit;
+const PK = AUDIT.partitionKey.name;
+const SK = AUDIT.sortKey.name;
+const { byOrganization } = AUDIT.indexes;
 
 export interface AuditItem extends AuditEntry {
   readonly pk: string;
@@ -41,7 +46,8 @@ export async function putAuditEntry(entry: AuditEntry): Promise<'written' | 'dup
       new PutCommand({
         TableName: tableName('audit'),
         Item: toItem(entry),
-        ConditionExpression: 'attribute_not_exists(pk)',
+        ConditionExpression: 'attribute_not_exists(#pk)',
+        ExpressionAttributeNames: { '#pk': PK },
       }),
     );
     return 'written';
@@ -73,12 +79,12 @@ export function queryKeyAudit(
     {
       TableName: tableName('audit'),
       KeyConditionExpression: '#pk = :pk',
-      ExpressionAttributeNames: { '#pk': 'pk' },
+      ExpressionAttributeNames: { '#pk': PK },
       ExpressionAttributeValues: { ':pk': `KEY#${keyId}` },
     },
-    ['pk', 'sk'],
+    [PK, SK],
     limit,
-    checkStartKey(startKey, { pk: `KEY#${keyId}` }, ['pk', 'sk']),
+    checkStartKey(startKey, { [PK]: `KEY#${keyId}` }, [PK, SK]),
   );
 }
 
@@ -92,7 +98,7 @@ export function queryAudit(
   limit: number,
   startKey?: Record<string, string>,
 ): Promise<AuditPage> {
-  const names: Record<string, string> = { '#org': 'organization_id' };
+  const names: Record<string, string> = { '#org': byOrganization.partitionKey.name };
   const values: Record<string, unknown> = { ':org': filter.organization_id };
   const filters: string[] = [];
   let keyCondition: string;
@@ -100,21 +106,21 @@ export function queryAudit(
   let partition: Record<string, string>;
   let index: string | undefined;
   if (filter.key_id) {
-    names['#pk'] = 'pk';
+    names['#pk'] = PK;
     values[':pk'] = `KEY#${filter.key_id}`;
     keyCondition = '#pk = :pk';
     filters.push('#org = :org');
-    keyAttrs = ['pk', 'sk'];
-    partition = { pk: `KEY#${filter.key_id}` };
+    keyAttrs = [PK, SK];
+    partition = { [PK]: `KEY#${filter.key_id}` };
   } else {
-    index = 'by_organization';
+    index = byOrganization.name;
     keyCondition = '#org = :org';
-    keyAttrs = ['pk', 'sk', 'organization_id'];
-    partition = { organization_id: filter.organization_id };
+    keyAttrs = [PK, SK, byOrganization.partitionKey.name];
+    partition = { [byOrganization.partitionKey.name]: filter.organization_id };
   }
   // `sk` starts with an ISO timestamp; `~` sorts after `#`, so `to` includes entries at exactly `to`.
   const range = { from: filter.from, to: filter.to && `${filter.to}~` };
-  if (range.from || range.to) names['#sk'] = 'sk';
+  if (range.from || range.to) names['#sk'] = SK;
   if (range.from && range.to) {
     keyCondition += ' AND #sk BETWEEN :from AND :to';
     Object.assign(values, { ':from': range.from, ':to': range.to });

@@ -10,8 +10,14 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { tables } from '../../lib/declaration';
 import { dynamodb } from '../shared/clients';
 import { tableName } from '../shared/config';
+
+const COUNTERS = tables.counters;
+const PK = COUNTERS.partitionKey.name;
+const TTL = COUNTERS.ttlAttribute;
+const key = (pk: string, sk: string) => ({ [PK]: pk, [COUNTERS.sortKey.name]: sk });
 
 export const MINUTE_MS = 60_000;
 /** Minute counters only back the usage view and the once-per-minute `used` entry. */
@@ -38,7 +44,7 @@ export interface WindowCount {
 
 export async function getMinuteCount(keyId: string, start: Date): Promise<WindowCount> {
   const out = await dynamodb.send(
-    new GetCommand({ TableName: tableName('counters'), Key: { pk: usagePk(keyId), sk: minuteSk(start) } }),
+    new GetCommand({ TableName: tableName('counters'), Key: key(usagePk(keyId), minuteSk(start)) }),
   );
   return { allowed: Number(out.Item?.allowed ?? 0), denied: Number(out.Item?.denied ?? 0) };
 }
@@ -53,9 +59,13 @@ export async function claimMarker(pk: string, sk: string, expiresAt: Date): Prom
     await dynamodb.send(
       new PutCommand({
         TableName: tableName('counters'),
-        Item: { pk, sk, claimed_at: new Date().toISOString(), ttl: Math.floor(expiresAt.getTime() / 1000) },
-        ConditionExpression: 'attribute_not_exists(pk) OR #released = :yes',
-        ExpressionAttributeNames: { '#released': 'released' },
+        Item: {
+          ...key(pk, sk),
+          claimed_at: new Date().toISOString(),
+          [TTL]: Math.floor(expiresAt.getTime() / 1000),
+        },
+        ConditionExpression: 'attribute_not_exists(#pk) OR #released = :yes',
+        ExpressionAttributeNames: { '#pk': PK, '#released': 'released' },
         ExpressionAttributeValues: { ':yes': true },
       }),
     );
@@ -74,10 +84,10 @@ export async function releaseMarker(pk: string, sk: string): Promise<void> {
   await dynamodb.send(
     new UpdateCommand({
       TableName: tableName('counters'),
-      Key: { pk, sk },
+      Key: key(pk, sk),
       UpdateExpression: 'SET #released = :yes',
-      ConditionExpression: 'attribute_exists(pk)',
-      ExpressionAttributeNames: { '#released': 'released' },
+      ConditionExpression: 'attribute_exists(#pk)',
+      ExpressionAttributeNames: { '#pk': PK, '#released': 'released' },
       ExpressionAttributeValues: { ':yes': true },
     }),
   );
@@ -91,9 +101,9 @@ export async function addAllowedCount(keyId: string, windowStart: Date, count: n
   const out = await dynamodb.send(
     new UpdateCommand({
       TableName: tableName('counters'),
-      Key: { pk: usagePk(keyId), sk: minuteSk(windowStart) },
+      Key: key(usagePk(keyId), minuteSk(windowStart)),
       UpdateExpression: 'ADD #allowed :n SET #ttl = if_not_exists(#ttl, :ttl)',
-      ExpressionAttributeNames: { '#allowed': 'allowed', '#ttl': 'ttl' },
+      ExpressionAttributeNames: { '#allowed': 'allowed', '#ttl': TTL },
       ExpressionAttributeValues: {
         ':n': count,
         ':ttl': Math.floor(windowStart.getTime() / 1000) + COUNTER_TTL_SECONDS,

@@ -11,11 +11,17 @@ import {
   type QueryCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { type IndexDeclaration, tables } from '../../lib/declaration';
 import type { ApiKeyItem } from '../domain/api-key';
 import { ConflictError } from '../domain/errors';
 import { dynamodb } from '../shared/clients';
 import { tableName } from '../shared/config';
 import { checkStartKey, type Page, queryPage } from './paging';
+
+const KEYS = tables.keys;
+/** The key item's own id attribute is the table's partition key. */
+const ID = KEYS.partitionKey.name;
+const { byWorkspace, byOrganization, byKind, byExpiryDay, byRotationDay } = KEYS.indexes;
 
 export class KeyIdTakenError extends Error {}
 
@@ -28,7 +34,8 @@ export async function putNewKey(item: ApiKeyItem): Promise<void> {
       new PutCommand({
         TableName: tableName('keys'),
         Item: item,
-        ConditionExpression: 'attribute_not_exists(id)',
+        ConditionExpression: 'attribute_not_exists(#id)',
+        ExpressionAttributeNames: { '#id': ID },
       }),
     );
   } catch (error) {
@@ -40,7 +47,7 @@ export async function putNewKey(item: ApiKeyItem): Promise<void> {
 /** One strongly consistent GetItem: a revoke that returned is seen by the next read. */
 export async function getKey(id: string): Promise<ApiKeyItem | undefined> {
   const out = await dynamodb.send(
-    new GetCommand({ TableName: tableName('keys'), Key: { id }, ConsistentRead: true }),
+    new GetCommand({ TableName: tableName('keys'), Key: { [ID]: id }, ConsistentRead: true }),
   );
   return out.Item as ApiKeyItem | undefined;
 }
@@ -66,7 +73,7 @@ export async function updateKey(
   remove: readonly (keyof KeyChanges)[] = [],
   options: UpdateOptions = {},
 ): Promise<ApiKeyItem> {
-  const names: Record<string, string> = { '#version': 'version' };
+  const names: Record<string, string> = { '#id': ID, '#version': 'version' };
   const values: Record<string, unknown> = { ':one': 1 };
   const sets: string[] = ['#version = #version + :one'];
   Object.entries(set).forEach(([attr, value], i) => {
@@ -81,7 +88,7 @@ export async function updateKey(
       names[`#r${i}`] = String(attr);
       return `#r${i}`;
     });
-  let condition = 'attribute_exists(id)';
+  let condition = 'attribute_exists(#id)';
   if (expectedVersion !== 'any') {
     condition += ' AND #version = :expected';
     values[':expected'] = expectedVersion;
@@ -95,7 +102,7 @@ export async function updateKey(
     const out = await dynamodb.send(
       new UpdateCommand({
         TableName: tableName('keys'),
-        Key: { id },
+        Key: { [ID]: id },
         UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
         ConditionExpression: condition,
         ExpressionAttributeNames: names,
@@ -123,18 +130,16 @@ export interface ListFilter {
 export type ListPage = Page<ApiKeyItem>;
 
 /** Which index serves a list: the narrowest one the filter names; never a Scan. */
-function indexFor(filter: ListFilter): { index: string; pk: string; value: string } {
-  if (filter.workspace_id) return { index: 'by_workspace', pk: 'workspace_id', value: filter.workspace_id };
-  if (filter.organization_id)
-    return { index: 'by_organization', pk: 'organization_id', value: filter.organization_id };
-  return { index: 'by_kind', pk: 'kind', value: 'api_key' };
+function indexFor(filter: ListFilter): { index: IndexDeclaration; value: string } {
+  if (filter.workspace_id) return { index: byWorkspace, value: filter.workspace_id };
+  if (filter.organization_id) return { index: byOrganization, value: filter.organization_id };
+  return { index: byKind, value: 'api_key' };
 }
 
-const INDEX_KEY_ATTRIBUTES: Record<string, string[]> = {
-  by_workspace: ['id', 'workspace_id', 'created_sort'],
-  by_organization: ['id', 'organization_id', 'created_sort'],
-  by_kind: ['id', 'kind', 'created_sort'],
-};
+/** What identifies an item of `index` (a page's `next_token`): the table key and the index key. */
+function indexKeyAttributes(index: IndexDeclaration): string[] {
+  return [KEYS.partitionKey.name, index.partitionKey.name, ...(index.sortKey ? [index.sortKey.name] : [])];
+}
 
 /** Newest first; filters that no index serves are FilterExpressions; pages fill up to `limit`. */
 export async function listKeys(
@@ -143,8 +148,9 @@ export async function listKeys(
   now: Date,
   startKey?: Record<string, unknown>,
 ): Promise<ListPage> {
-  const { index, pk, value } = indexFor(filter);
-  const keyAttrs = INDEX_KEY_ATTRIBUTES[index] ?? [];
+  const { index, value } = indexFor(filter);
+  const pk = index.partitionKey.name;
+  const keyAttrs = indexKeyAttributes(index);
   const start = checkStartKey(startKey, { [pk]: value }, keyAttrs);
   const names: Record<string, string> = { '#pk': pk };
   const values: Record<string, unknown> = { ':pk': value };
@@ -184,7 +190,7 @@ export async function listKeys(
   return queryPage<ApiKeyItem>(
     {
       TableName: tableName('keys'),
-      IndexName: index,
+      IndexName: index.name,
       KeyConditionExpression: '#pk = :pk',
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: values,
@@ -216,9 +222,9 @@ async function queryIndex(input: Omit<QueryCommandInput, 'TableName'>): Promise<
 /** Keys whose expiry falls on `day` (`YYYY-MM-DD`), through the sparse expiry index. */
 export function keysExpiringOn(day: string): Promise<ApiKeyItem[]> {
   return queryIndex({
-    IndexName: 'by_expiry_day',
+    IndexName: byExpiryDay.name,
     KeyConditionExpression: '#d = :d',
-    ExpressionAttributeNames: { '#d': 'expires_day' },
+    ExpressionAttributeNames: { '#d': byExpiryDay.partitionKey.name },
     ExpressionAttributeValues: { ':d': day },
   });
 }
@@ -226,9 +232,9 @@ export function keysExpiringOn(day: string): Promise<ApiKeyItem[]> {
 /** Keys whose rotation fell due on `day`, at or before `now`, through the sparse rotation index. */
 export function keysDueForRotation(day: string, now: Date): Promise<ApiKeyItem[]> {
   return queryIndex({
-    IndexName: 'by_rotation_day',
+    IndexName: byRotationDay.name,
     KeyConditionExpression: '#d = :d AND #at <= :now',
-    ExpressionAttributeNames: { '#d': 'rotation_due_day', '#at': 'rotation_due_at' },
+    ExpressionAttributeNames: { '#d': byRotationDay.partitionKey.name, '#at': byRotationDay.sortKey.name },
     ExpressionAttributeValues: { ':d': day, ':now': now.toISOString() },
   });
 }

@@ -5,7 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct, type IConstruct } from 'constructs';
 import { ACCESS_GRANTS, METADATA_CONTEXT_KEY, ROTATION_SECRET_PREFIX } from '../access-model';
-import { type Access, type TableId, tables } from '../declaration';
+import { type Access, indexesOf, type TableId, tableDeclaration, tables } from '../declaration';
 
 export interface AccessResources {
   /**
@@ -59,7 +59,7 @@ export function grantAccess(
         const table = resources.tables[grant.table];
         // Indexes are named one by one (from the declaration) rather than `index/*`.
         const indexArns = grant.indexes
-          ? tables[grant.table].indexes.map((i) => `${table.tableArn}/index/${i.name}`)
+          ? indexesOf(tableDeclaration(grant.table)).map((i) => `${table.tableArn}/index/${i.name}`)
           : [];
         iam.Grant.addToPrincipal({
           grantee,

@@ -2,7 +2,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { type AttributeDeclaration, type TableId, tables } from '../declaration';
+import { type AttributeDeclaration, indexesOf, type TableId, tableDeclaration, tables } from '../declaration';
 
 export interface LatchkeyTablesProps {
   /** The customer-managed key every table is encrypted with (docs/architecture.md). */
@@ -34,7 +34,7 @@ export class LatchkeyTables extends Construct {
   constructor(scope: Construct, id: string, props: LatchkeyTablesProps) {
     super(scope, id);
     const build = (tableId: TableId, constructId: string): dynamodb.Table => {
-      const d = tables[tableId];
+      const d = tableDeclaration(tableId);
       const table = new dynamodb.Table(this, constructId, {
         partitionKey: attribute(d.partitionKey),
         sortKey: d.sortKey && attribute(d.sortKey),
@@ -47,7 +47,7 @@ export class LatchkeyTables extends Construct {
         deletionProtection: KEEP[tableId],
         removalPolicy: KEEP[tableId] ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
       });
-      for (const index of d.indexes) {
+      for (const index of indexesOf(d)) {
         table.addGlobalSecondaryIndex({
           indexName: index.name,
           partitionKey: attribute(index.partitionKey),

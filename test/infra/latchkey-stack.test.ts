@@ -11,11 +11,13 @@ import { runtimeEnvironment } from '../../lib/constructs/latchkey-function';
 import {
   type FunctionDeclaration,
   functions,
+  indexesOf,
   routeScopeMap,
   routes,
   schedules,
   streamConsumer,
   type TableId,
+  tableDeclaration,
   tables,
 } from '../../lib/declaration';
 import { functionEnvironment, SETTINGS } from '../../lib/function-environment';
@@ -57,7 +59,8 @@ describe('KMS key', () => {
 
 describe('tables (built from the declaration)', () => {
   it.each(Object.keys(tables) as TableId[])('%s: keys, indexes, on-demand, PITR, the stack key', (t) => {
-    const d = tables[t];
+    const d = tableDeclaration(t);
+    const indexes = indexesOf(d);
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       KeySchema: [
         { AttributeName: d.partitionKey.name, KeyType: 'HASH' },
@@ -66,8 +69,8 @@ describe('tables (built from the declaration)', () => {
       BillingMode: 'PAY_PER_REQUEST',
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
       SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: getAtt(id.key as string) },
-      GlobalSecondaryIndexes: d.indexes.length
-        ? d.indexes.map((i) =>
+      GlobalSecondaryIndexes: indexes.length
+        ? indexes.map((i) =>
             Match.objectLike({
               IndexName: i.name,
               KeySchema: [
