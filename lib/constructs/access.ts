@@ -5,7 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct, type IConstruct } from 'constructs';
 import { ACCESS_GRANTS, METADATA_CONTEXT_KEY, ROTATION_SECRET_PREFIX } from '../access-model';
-import { type Access, indexesOf, type TableId, tableDeclaration, tables } from '../declaration';
+import { type Access, indexesOf, type TableId, tableDeclaration } from '../declaration';
 
 export interface AccessResources {
   /**

@@ -2,7 +2,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { type AttributeDeclaration, indexesOf, type TableId, tableDeclaration, tables } from '../declaration';
+import { type AttributeDeclaration, indexesOf, type TableId, tableDeclaration } from '../declaration';
 
 export interface LatchkeyTablesProps {
   /** The customer-managed key every table is encrypted with (docs/architecture.md). */
