@@ -17,6 +17,7 @@ export type Access =
   | 'keys:query'
   | 'keys:write'
   | 'counters:get'
+  | 'counters:query'
   | 'counters:write'
   | 'audit:query'
   | 'audit:write'
@@ -100,14 +101,21 @@ export const tables = {
     stream: 'NEW_AND_OLD_IMAGES',
   },
   /**
-   * Per-minute use counts and once-only markers (used entries, expiry alerts), apart from the keys so
-   * they never feed the audit stream.
+   * Per-minute use counts, once-only markers (used entries, expiry alerts) and the registry's
+   * aggregates (docs/analytics.md), apart from the keys so they never feed the audit stream.
    */
   counters: {
     envVar: 'COUNTERS_TABLE_NAME',
     partitionKey: { name: 'pk', type: 'S' },
     sortKey: { name: 'sk', type: 'S' },
-    indexes: {},
+    indexes: {
+      // Sparse: only per-key daily use items; `top_part` = `<all | org#<org>>#<day>`, most used first.
+      topKeys: {
+        name: 'top_keys',
+        partitionKey: { name: 'top_part', type: 'S' },
+        sortKey: { name: 'day_allowed', type: 'N' },
+      },
+    },
     ttlAttribute: 'ttl',
   },
   /** Append-only audit trail: `pk` = `KEY#<id>`, `sk` = `<timestamp>#<event id>`. */
@@ -179,6 +187,8 @@ export const functions = {
   createKey: management('CreateKey', 'create-key', ['keys:write', 'kms:encrypt']),
   listKeys: management('ListKeys', 'list-keys', ['keys:query']),
   listScopes: management('ListScopes', 'list-scopes', []),
+  keyOverview: management('KeyOverview', 'key-overview', ['counters:query', 'keys:get']),
+  exportKeys: management('ExportKeys', 'export-keys', ['keys:query']),
   getKey: management('GetKey', 'get-key', ['keys:get', 'kms:decrypt']),
   updateKey: management('UpdateKey', 'update-key', ['keys:get', 'keys:write', 'kms:encrypt', 'kms:decrypt']),
   rotateKey: management('RotateKey', 'rotate-key', ['keys:get', 'keys:write']),
@@ -198,7 +208,8 @@ export const functions = {
   auditConsumer: {
     name: 'AuditConsumer',
     entry: 'functions/handlers/audit-consumer.ts',
-    access: ['audit:write', 'events:put'],
+    // counters: the registry's aggregates, kept current from the same records (docs/analytics.md).
+    access: ['audit:write', 'events:put', 'counters:get', 'counters:write'],
     settings: ['auditRetentionDays'],
     timeoutSeconds: 60,
   },
@@ -226,6 +237,8 @@ export const routes: readonly RouteDeclaration[] = [
   { method: 'POST', path: '/v1/api-keys', auth: iam, fn: functions.createKey },
   { method: 'GET', path: '/v1/api-keys', auth: iam, fn: functions.listKeys },
   { method: 'GET', path: '/v1/api-keys/scopes', auth: iam, fn: functions.listScopes },
+  { method: 'GET', path: '/v1/api-keys/overview', auth: iam, fn: functions.keyOverview },
+  { method: 'GET', path: '/v1/api-keys/export', auth: iam, fn: functions.exportKeys },
   { method: 'GET', path: '/v1/api-keys/{id}', auth: iam, fn: functions.getKey },
   { method: 'PATCH', path: '/v1/api-keys/{id}', auth: iam, fn: functions.updateKey },
   { method: 'DELETE', path: '/v1/api-keys/{id}', auth: iam, fn: functions.revokeKey },

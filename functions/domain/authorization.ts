@@ -41,7 +41,13 @@ export const REFUSAL_REASONS: readonly RefusalReason[] = [...UNAUTHORIZED_REASON
 export type Decision =
   | { readonly effect: 'unauthorized'; readonly reason: UnauthorizedReason }
   | { readonly effect: 'deny'; readonly reason: DenyReason; readonly key: ApiKeyItem }
-  | { readonly effect: 'allow'; readonly key: ApiKeyItem; readonly usedPreviousSecret: boolean };
+  | {
+      readonly effect: 'allow';
+      readonly key: ApiKeyItem;
+      readonly usedPreviousSecret: boolean;
+      /** The scope the route needed (the overview counts each module's last use by it). */
+      readonly scope: string;
+    };
 
 export interface RequestFacts {
   /** `"<METHOD> <resource path>"`, e.g. `GET /demo/agents/{id}`. */
@@ -84,7 +90,7 @@ export function decide(token: ParsedToken, key: ApiKeyItem | undefined, req: Req
   const required = req.routeScopes[req.routeKey];
   if (!required) return deny('route_unknown');
   if (!grants(key.scopes, required)) return deny('scope_missing');
-  return { effect: 'allow', key, usedPreviousSecret: secret === 'previous' };
+  return { effect: 'allow', key, usedPreviousSecret: secret === 'previous', scope: required };
 }
 
 /**

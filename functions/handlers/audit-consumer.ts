@@ -1,5 +1,6 @@
 /**
- * The keys table's stream → the audit trail and the `latchkey` bus (docs/audit-and-events.md). Records are handled
+ * The keys table's stream → the audit trail, the `latchkey` bus (docs/audit-and-events.md) and the
+ * registry's aggregates (docs/analytics.md). Records are handled
  * one at a time, in order; a record that fails is reported in `batchItemFailures` (by sequence
  * number) while the others are still written. Lambda retries from the first failure, bisects a batch
  * that keeps failing and sends what still fails to the dead-letter destination (settings in
@@ -13,6 +14,7 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { recordChange } from '../services/audit';
+import { recordKeyStats } from '../services/key-stats';
 import { logger } from '../shared/logger';
 import { recordAuditBatch } from '../shared/metrics';
 import { CAPTURE_HANDLER_OPTIONS, tracer } from '../shared/tracer';
@@ -28,6 +30,8 @@ export const handler = middy<DynamoDBStreamEvent, DynamoDBBatchResponse, Error, 
     const handleRecord = async (record: DynamoDBRecord): Promise<void> => {
       try {
         const outcome = await recordChange(record);
+        // The overview's aggregates (docs/analytics.md): idempotent too, so a retry redoes nothing.
+        await recordKeyStats(record);
         if (outcome === 'written') counts.written++;
         else if (outcome === 'duplicate') counts.duplicates++;
       } catch (error) {

@@ -8,6 +8,7 @@
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent, Context } from 'aws-lambda';
 import { grantedResources } from '../domain/authorization';
 import { recordDenial, recordUse } from '../services/access-audit';
+import { countAllowed, countRefused } from '../services/activity';
 import { type AccessOutcome, checkAccess } from '../services/authorization';
 import { setting } from '../shared/config';
 import { headerOf } from '../shared/headers';
@@ -94,6 +95,7 @@ async function handle(
     // Fail closed: a store we cannot read allows nothing.
     logger.error('Authorizer could not decide', { error_name: (error as Error).name });
     await recordDenial(event, { status: 401, reason: 'store_unavailable' }, now);
+    await countRefused(401, 'store_unavailable', undefined, now);
     recordAuthorization({ result: 'store_error' }, performance.now() - started);
     return unauthorized();
   }
@@ -111,9 +113,11 @@ async function handle(
       { status, reason: decision.reason, token: outcome.token, key: outcome.key },
       now,
     );
+    await countRefused(status, decision.reason, outcome.key?.organization_id, now);
     recordAuthorization({ result: 'refused', reason: decision.reason }, performance.now() - started);
   } else {
     await recordUse(decision.key, now);
+    await countAllowed(decision.key, decision.scope, now);
     recordAuthorization({ result: 'allowed' }, performance.now() - started);
   }
   if (!result) return unauthorized();

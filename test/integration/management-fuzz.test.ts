@@ -328,6 +328,13 @@ const QUERY_VALUES: Record<string, fc.Arbitrary<string>> = {
   actor: lean(fc.constantFrom('arn:aws:iam::123456789012:user/security-admin'), text),
   from: timestamp.map(String),
   to: timestamp.map(String),
+  format: lean(fc.constantFrom('json', 'csv'), text),
+  day: lean(
+    fc
+      .integer({ min: -40, max: 5 })
+      .map((n) => new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10)),
+    fc.oneof(text, fc.constantFrom('2030-02-30', '2030-1-1', '20300101')),
+  ),
 };
 const QUERY_KEYS: Record<string, string[]> = {
   'GET /v1/api-keys': [
@@ -339,6 +346,17 @@ const QUERY_KEYS: Record<string, string[]> = {
     'limit',
     'next_token',
   ],
+  'GET /v1/api-keys/export': [
+    'format',
+    'status',
+    'environment',
+    'scope',
+    'organization_id',
+    'workspace_id',
+    'limit',
+    'next_token',
+  ],
+  'GET /v1/api-keys/overview': ['organization_id', 'day'],
   'GET /v1/api-keys/{id}/audit': ['limit', 'next_token'],
   'GET /v1/audit': ['organization_id', 'event_name', 'key_id', 'actor', 'from', 'to', 'limit', 'next_token'],
 };
@@ -355,7 +373,7 @@ function listingKey(
   const sk = `${q.from ?? '2030-01-01T00:00:00.000Z'}#event`;
   const keyId = fixtureIds[0] ?? 'AAAAAAAAAAAA';
   const createdSort = `2030-01-01T00:00:00.000Z#${keyId}`;
-  if (routeKey === 'GET /v1/api-keys') {
+  if (routeKey === 'GET /v1/api-keys' || routeKey === 'GET /v1/api-keys/export') {
     if (q.workspace_id) return { id: keyId, workspace_id: q.workspace_id, created_sort: createdSort };
     if (q.organization_id)
       return { id: keyId, organization_id: q.organization_id, created_sort: createdSort };

@@ -20,6 +20,7 @@ export interface Answer {
   readonly status: number;
   // biome-ignore lint/suspicious/noExplicitAny: response bodies are checked field by field in tests
   readonly body: any;
+  readonly headers: Readonly<Record<string, unknown>>;
 }
 
 const REPO_ROOT = resolve(__dirname, '../..');
@@ -42,7 +43,10 @@ function handlerFor(method: string, path: string): Handler {
 
 export async function invoke(handler: Handler, event: APIGatewayProxyEvent): Promise<Answer> {
   const res = await handler(event, lambdaContext);
-  return { status: res.statusCode, body: res.body ? JSON.parse(res.body) : undefined };
+  // JSON bodies parsed; anything else (the CSV export) as text.
+  const type = String(res.headers?.['content-type'] ?? 'application/json');
+  const body = res.body && type.startsWith('application/json') ? JSON.parse(res.body) : res.body || undefined;
+  return { status: res.statusCode, body, headers: res.headers ?? {} };
 }
 
 /** `call('POST', '/v1/api-keys/{id}/rotate', { params: { id }, body })`. */
