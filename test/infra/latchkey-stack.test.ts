@@ -461,13 +461,41 @@ describe('least privilege', () => {
     const querying = all
       .filter((fn) => tableActions(fn, 'keys').includes('dynamodb:Query'))
       .map((f) => f.name);
-    expect(querying.sort()).toEqual(['ExpiryScanner', 'ListKeys', 'Rotator']);
+    expect(querying.sort()).toEqual(['ExpiryScanner', 'ExportKeys', 'ListKeys', 'Rotator']);
   });
 
   it('ListKeys cannot write keys', () => {
     const actions = statementsOf(template, functionId(template, functions.listKeys)).flatMap(actionsOf);
     expect(actions).not.toContain('dynamodb:PutItem');
     expect(actions).not.toContain('dynamodb:UpdateItem');
+  });
+
+  it('KeyOverview may Query the counters table and its top_keys index, and only GetItem keys', () => {
+    const fn = resource(functionId(template, functions.keyOverview));
+    const roleId = fn.Properties.Role['Fn::GetAtt'][0];
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: roleId }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Allow',
+            Action: 'dynamodb:Query',
+            Resource: Match.arrayWith([
+              getAtt(id.counters as string),
+              { 'Fn::Join': ['', [getAtt(id.counters as string), '/index/top_keys']] },
+            ]),
+          }),
+          Match.objectLike({
+            Effect: 'Allow',
+            Action: 'dynamodb:GetItem',
+            Resource: getAtt(id.keys as string),
+          }),
+        ]),
+      },
+    });
+    expect(tableActions(functions.keyOverview, 'keys')).toEqual(['dynamodb:GetItem']);
+    expect(tableActions(functions.exportKeys, 'counters')).toEqual([]);
+    expect(tableActions(functions.exportKeys, 'keys')).toEqual(['dynamodb:Query']);
   });
 
   /** KMS calls a function may make itself, i.e. not only through DynamoDB. */
