@@ -49,12 +49,18 @@ function toBase62(bytes: Uint8Array, width: number): string {
   return out.padStart(width, '0');
 }
 
+/**
+ * CRC32 of the body in CHECK_LENGTH base62 digits (62^6 > 2^32). Number arithmetic, not BigInt: it
+ * runs on every request, junk included, before any read (docs/keys.md).
+ */
 function checksum(body: string): string {
-  const value = crc32(body) >>> 0;
-  return toBase62(
-    new Uint8Array([(value >>> 24) & 0xff, (value >>> 16) & 0xff, (value >>> 8) & 0xff, value & 0xff]),
-    CHECK_LENGTH,
-  );
+  let value = crc32(body) >>> 0;
+  let out = '';
+  for (let i = 0; i < CHECK_LENGTH; i++) {
+    out = BASE62[value % 62] + out;
+    value = Math.floor(value / 62);
+  }
+  return out;
 }
 
 /** A random key id: base62, uniform (rejection-free via randomInt). */

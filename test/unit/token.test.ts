@@ -1,3 +1,4 @@
+import { crc32 } from 'node:zlib';
 import fc from 'fast-check';
 import {
   ENVIRONMENTS,
@@ -36,6 +37,26 @@ describe('token format', () => {
 
   it('rejects arbitrary strings without throwing', () => {
     fc.assert(fc.property(fc.string({ maxLength: 200 }), (s) => expect(parseToken(s)).toBeUndefined()));
+  });
+
+  it('keeps the checksum of every token ever issued: CRC32 as 6 base62 digits, as the BigInt conversion gave', () => {
+    const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+    const reference = (body: string) => {
+      let n = BigInt(crc32(body) >>> 0);
+      let out = '';
+      while (n > 0n) {
+        out = BASE62[Number(n % 62n)] + out;
+        n /= 62n;
+      }
+      return out.padStart(6, '0');
+    };
+    fc.assert(
+      fc.property(fc.constantFrom(...ENVIRONMENTS), (environment) => {
+        const token = formatToken(environment, newKeyId(), newSecret());
+        expect(token.slice(-6)).toBe(reference(token.slice(0, -6)));
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('uses the layout of docs/keys.md', () => {
