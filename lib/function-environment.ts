@@ -9,9 +9,8 @@
  * - Readers (`functions/shared/config.ts`) parse each variable with the schema below, on first use,
  *   with no defaults of their own: a missing or malformed variable fails naming it.
  *
- * Pure data and zod/mini (small enough for the authorizer's bundle); no CDK import.
+ * Pure data and plain parsers (no zod: the authorizer's bundle carries this file); no CDK import.
  */
-import * as z from 'zod/mini';
 import { ENVIRONMENTS, type Environment } from '../functions/domain/token';
 import { ACCESS_GRANTS } from './access-model';
 import type { FunctionDeclaration, RouteScopeMap, Setting, TableId } from './declaration';
@@ -31,38 +30,54 @@ export interface SettingValues {
   readonly routeScopes: RouteScopeMap;
 }
 
+/**
+ * How a variable's text becomes its value: `undefined` for text it refuses. Plain functions rather
+ * than zod: the authorizer reads these on every cold start and carries this file in its bundle,
+ * which must stay within 10% of the DynamoDB client's (docs/operations.md).
+ */
+interface Parser<T> {
+  readonly parse: (raw: string) => T | undefined;
+  /** Why text was refused, for the error naming the variable. */
+  readonly expected: string;
+}
+
 interface Variable<T> {
   readonly name: string;
-  readonly schema: z.ZodMiniType<T, string>;
+  readonly parser: Parser<T>;
   readonly format: (value: T) => string;
 }
 
-const variable = <T>(name: string, schema: z.ZodMiniType<T, string>, format: (value: T) => string) =>
-  ({ name, schema, format }) satisfies Variable<T>;
+const variable = <T>(name: string, parser: Parser<T>, format: (value: T) => string) =>
+  ({ name, parser, format }) satisfies Variable<T>;
 
-const nonEmpty = z.string().check(z.minLength(1));
-const wholeDays = z.pipe(
-  z.string().check(z.regex(/^[1-9]\d{0,4}$/, 'must be a whole number of days')),
-  z.transform(Number),
+/** Text matching `pattern`, turned into a value by `convert`. */
+const matching = <T>(pattern: RegExp, expected: string, convert: (s: string) => T): Parser<T> => ({
+  parse: (raw) => (pattern.test(raw) ? convert(raw) : undefined),
+  expected,
+});
+
+const nonEmpty = matching(/^[\s\S]+$/, 'must not be empty', String);
+const wholeDays = matching(/^[1-9]\d{0,4}$/, 'must be a whole number of days', Number);
+const dayList = matching(
+  /^[1-9]\d{0,3}(,[1-9]\d{0,3})*$/,
+  'must be comma-separated days, e.g. 14,7,1',
+  (s): readonly number[] => s.split(',').map(Number),
 );
-const dayList = z.pipe(
-  z.string().check(z.regex(/^[1-9]\d{0,3}(,[1-9]\d{0,3})*$/, 'must be comma-separated days, e.g. 14,7,1')),
-  z.transform((s): readonly number[] => s.split(',').map(Number)),
-);
-const flag = z.pipe(
-  z.enum(['true', 'false']),
-  z.transform((s) => s === 'true'),
-);
+const flag = matching(/^(true|false)$/, 'must be true or false', (s) => s === 'true');
 // "any" rather than an absent variable: absence always means a writer forgot it.
-const apiEnvironment = z.pipe(
-  z.enum([...ENVIRONMENTS, 'any']),
-  z.transform((s): Environment | null => (s === 'any' ? null : s)),
-);
-const routeScopes = z.pipe(
-  z.string(),
-  z.transform((s, ctx): RouteScopeMap => {
+const apiEnvironment: Parser<Environment | null> = {
+  parse: (raw) =>
+    raw === 'any'
+      ? null
+      : (ENVIRONMENTS as readonly string[]).includes(raw)
+        ? (raw as Environment)
+        : undefined,
+  expected: `must be one of ${[...ENVIRONMENTS, 'any'].join(', ')}`,
+};
+const routeScopes: Parser<RouteScopeMap> = {
+  parse: (raw) => {
     try {
-      const value: unknown = JSON.parse(s);
+      const value: unknown = JSON.parse(raw);
       if (
         typeof value === 'object' &&
         value !== null &&
@@ -72,16 +87,12 @@ const routeScopes = z.pipe(
         return value as RouteScopeMap;
       }
     } catch {
-      // reported below
+      // refused below
     }
-    ctx.issues.push({
-      code: 'custom',
-      message: 'must be a JSON object of "METHOD /path": "scope"',
-      input: s,
-    });
-    return z.NEVER;
-  }),
-);
+    return undefined;
+  },
+  expected: 'must be a JSON object of "METHOD /path": "scope"',
+};
 
 /** Every setting's variable: name, parser, and how writers encode it. */
 export const SETTINGS: { readonly [K in Setting]: Variable<SettingValues[K]> } = {

@@ -5,7 +5,7 @@
  */
 import type { ApiKeyItem } from './api-key';
 import { secretMatches } from './hashing';
-import { ipAllowed } from './ip-allowlist';
+import { ipAllowed } from './ip-match';
 import { grants } from './scopes';
 import type { Environment, ParsedToken } from './token';
 

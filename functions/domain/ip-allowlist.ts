@@ -1,4 +1,7 @@
-/** IP allowlists (IPv4 and IPv6 CIDRs) via ipaddr.js. Pure. */
+/**
+ * IP allowlists (IPv4 and IPv6 CIDRs) as admins write them: validated and normalised via ipaddr.js.
+ * Matching a request's address is `ip-match.ts`, without ipaddr.js (the authorizer's bundle). Pure.
+ */
 import ipaddr from 'ipaddr.js';
 
 /**
@@ -40,23 +43,4 @@ export function isValidCidr(value: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** Whether `ip` lies in any range. IPv4-mapped IPv6 addresses (`::ffff:1.2.3.4`) count as IPv4. */
-export function ipAllowed(ip: string, cidrs: readonly string[]): boolean {
-  let addr: ipaddr.IPv4 | ipaddr.IPv6;
-  try {
-    addr = ipaddr.process(ip);
-  } catch {
-    return false;
-  }
-  for (const cidr of cidrs) {
-    try {
-      const [range, bits] = ipaddr.parseCIDR(cidr);
-      if (range.kind() === addr.kind() && addr.match([range, bits] as never)) return true;
-    } catch {
-      // A stored range that no longer parses grants nothing.
-    }
-  }
-  return false;
 }

@@ -19,10 +19,14 @@ export interface ScopeEntry {
 export const SCOPE_PATTERN = /^[a-z][a-z0-9-]*:(read|write|execute|admin)$/;
 const SYSTEM_MODULE = 'system';
 
-export const scopeCatalog: readonly ScopeEntry[] = catalogFile.scopes as ScopeEntry[];
-const catalogByScope = new Map(scopeCatalog.map((e) => [e.scope, e]));
+// Marked pure, and the map below built on first use: the authorizer only calls `grants`, so its
+// bundle leaves the catalog out.
+export const scopeCatalog: readonly ScopeEntry[] = /* @__PURE__ */ (() =>
+  catalogFile.scopes as ScopeEntry[])();
+let catalogByScope: Map<string, ScopeEntry> | undefined;
 
 export function catalogEntry(scope: string): ScopeEntry | undefined {
+  catalogByScope ??= new Map(scopeCatalog.map((e) => [e.scope, e]));
   return catalogByScope.get(scope);
 }
 

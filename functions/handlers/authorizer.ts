@@ -2,19 +2,19 @@
  * The Latchkey Lambda authorizer (REQUEST type) for API Gateway REST APIs: takes the token from the
  * request, asks `services/authorization.ts` for a decision, audits refusals and counts use, and
  * answers with an IAM policy over exactly the routes the key's scopes grant (docs/authorizer.md).
- * Any failure to decide fails closed (401 via a thrown error). Each invocation emits its outcome and
- * latency as one EMF log line (docs/operations.md) and is traced in X-Ray.
+ * Any failure to decide fails closed (401 via a thrown error). Each decision that read the store
+ * emits its outcome and latency as one EMF log line; refusals that read nothing are counted and
+ * written once a minute (docs/operations.md).
  */
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent, Context } from 'aws-lambda';
 import { grantedResources } from '../domain/authorization';
 import { recordDenial, recordUse } from '../services/access-audit';
 import { countAllowed, countRefused } from '../services/activity';
 import { type AccessOutcome, checkAccess } from '../services/authorization';
+import { COUNTED_REFUSALS, recordAuthorization } from '../shared/authorizer-metrics';
 import { setting } from '../shared/config';
 import { headerOf } from '../shared/headers';
-import { logger } from '../shared/logger';
-import { recordAuthorization } from '../shared/metrics';
-import { traced } from '../shared/tracer';
+import { logger } from '../shared/light-logger';
 
 /**
  * `Authorization: Bearer <token>`, or `X-API-Key: <token>` when there is no Authorization header.
@@ -101,7 +101,8 @@ async function handle(
   }
   const { decision, result } = outcome;
   if (decision.effect !== 'allow') {
-    logger.info('Request refused', {
+    // A refusal decided without a read (junk) is counted, not logged one line each.
+    (COUNTED_REFUSALS.has(decision.reason) ? logger.debug : logger.info)('Request refused', {
       effect: decision.effect,
       reason: decision.reason,
       ...('key' in decision ? { key_prefix: decision.key.key_prefix } : {}),
@@ -113,15 +114,23 @@ async function handle(
       { status, reason: decision.reason, token: outcome.token, key: outcome.key },
       now,
     );
-    await countRefused(status, decision.reason, outcome.key?.organization_id, now);
+    // The overview's counts: in memory, so usually nothing to wait for (services/activity.ts).
+    const counting = countRefused(status, decision.reason, outcome.key?.organization_id, now);
+    if (counting) await counting;
     recordAuthorization({ result: 'refused', reason: decision.reason }, performance.now() - started);
   } else {
     await recordUse(decision.key, now);
-    await countAllowed(decision.key, decision.scope, now);
+    const counting = countAllowed(decision.key, decision.scope, now);
+    if (counting) await counting;
     recordAuthorization({ result: 'allowed' }, performance.now() - started);
   }
   if (!result) return unauthorized();
   return result;
 }
 
-export const handler = traced(handle);
+/**
+ * Not wrapped in the Tracer: the authorizer loads no X-Ray SDK (its bundle and cold start stay those
+ * of the DynamoDB client). X-Ray still records each invocation, since active tracing is on the
+ * function; what it lacks is a subsegment per DynamoDB call (docs/operations.md, Traces).
+ */
+export const handler = handle;

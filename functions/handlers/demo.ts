@@ -1,6 +1,6 @@
 /** The demo protected API: echoes what the Latchkey authorizer established about the caller. */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { json } from '../shared/http';
+import { json } from '../shared/json';
 import { traced } from '../shared/tracer';
 
 export const handler = traced(async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {

@@ -11,7 +11,7 @@ import type { ParsedToken } from '../domain/token';
 import { putAuditEntry } from '../repositories/audit-repository';
 import { addAllowedCount, claimMarker, MINUTE_MS, usedMarkerKey } from '../repositories/counters-repository';
 import { headerOf } from '../shared/headers';
-import { logger } from '../shared/logger';
+import { logger } from '../shared/light-logger';
 
 // ---- Authorizer: refusals --------------------------------------------------------------------------
 

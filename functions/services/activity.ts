@@ -10,7 +10,7 @@
  */
 import { ALL_PARTITION as ALL, organizationPartition as org } from '../domain/partitions';
 import { addDailyUse, addRefusals, markModuleUse } from '../repositories/activity-repository';
-import { logger } from '../shared/logger';
+import { logger } from '../shared/light-logger';
 
 const MINUTE_MS = 60_000;
 const FLUSH_PER_CALL = 25;

@@ -23,6 +23,7 @@ import {
 } from '../domain/errors';
 import { setting } from './config';
 import { headerOf } from './headers';
+import { json } from './json';
 import { logger } from './logger';
 import { CAPTURE_HANDLER_OPTIONS, tracer } from './tracer';
 
@@ -44,13 +45,7 @@ function statusOf(error: DomainError): number {
   return 500;
 }
 
-export function json(statusCode: number, body: unknown): APIGatewayProxyResult {
-  return {
-    statusCode,
-    headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
-    body: JSON.stringify(body),
-  };
-}
+export { json };
 
 function errorResponse(error: DomainError): APIGatewayProxyResult {
   return json(statusOf(error), {

@@ -1,6 +1,7 @@
 /**
  * Custom metrics as CloudWatch EMF log lines (Powertools Metrics): no network call, CloudWatch
- * extracts them from the function's log. Names, units and dimensions are `lib/metric-catalog.ts`;
+ * extracts them from the function's log. The authorizer writes its own lines without Powertools
+ * (`authorizer-metrics.ts`). Names, units and dimensions are `lib/metric-catalog.ts`;
  * docs/operations.md says what each means.
  *
  * One Metrics instance per service, created once per execution environment. Each invocation adds
@@ -12,21 +13,13 @@
  * types below admit nothing else (no token, secret, hash, key id or prefix).
  */
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import {
-  AUDIT_CONSUMER_METRICS,
-  AUTHORIZER_METRICS,
-  METRICS_NAMESPACE,
-  type MetricDefinition,
-  REASON_DIMENSION,
-  type RefusalReason,
-} from '../../lib/metric-catalog';
+import { AUDIT_CONSUMER_METRICS, METRICS_NAMESPACE, type MetricDefinition } from '../../lib/metric-catalog';
 import { logger } from './logger';
 
 // Powertools' own warnings go through the structured logger (silenced in tests like every log).
 const create = (service: string) =>
   new Metrics({ namespace: METRICS_NAMESPACE, serviceName: service, logger });
 
-const authorizer = create(AUTHORIZER_METRICS.service);
 const auditConsumer = create(AUDIT_CONSUMER_METRICS.service);
 
 function add(metrics: Metrics, metric: MetricDefinition, value: number): void {
@@ -47,28 +40,6 @@ function publish(metrics: Metrics, record: (m: Metrics) => void): void {
     }
     logger.warn('Metrics dropped', { error_name: (error as Error).name });
   }
-}
-
-export type AuthorizationOutcome =
-  | { readonly result: 'allowed' }
-  | { readonly result: 'refused'; readonly reason: RefusalReason }
-  | { readonly result: 'store_error' };
-
-/** One authorizer invocation: its outcome and how long the caller waited for it, as one EMF line. */
-export function recordAuthorization(outcome: AuthorizationOutcome, latencyMs: number): void {
-  publish(authorizer, (m) => {
-    if (outcome.result === 'allowed') add(m, AUTHORIZER_METRICS.allowed, 1);
-    else if (outcome.result === 'store_error') add(m, AUTHORIZER_METRICS.storeErrors, 1);
-    else {
-      add(m, AUTHORIZER_METRICS.refused, 1);
-      // Two dimension sets on this line: [service, reason] for the per-reason series, and the
-      // empty set, i.e. [service] alone, so the totals (and the latency over every decision) need
-      // no sum over reasons.
-      m.addDimension(REASON_DIMENSION, outcome.reason);
-      m.addDimensions({});
-    }
-    add(m, AUTHORIZER_METRICS.decisionLatency, latencyMs);
-  });
 }
 
 export interface AuditBatchCounts {

@@ -1,7 +1,10 @@
 /**
  * X-Ray tracing (Powertools Tracer): the functions run with active tracing (`lib/constructs/latchkey-function.ts`),
  * every module-scope SDK client is wrapped with `tracer.captureAWSv3Client` (one subsegment per AWS
- * call) and every handler with `traced` or the middy `captureLambdaHandler`.
+ * call) and every handler with `traced` or the middy `captureLambdaHandler`. Except the authorizer,
+ * which never loads this module: X-Ray still records its invocations (active tracing is on the
+ * function), but not a subsegment per DynamoDB call, and its bundle stays free of the X-Ray SDK
+ * (docs/operations.md, Traces).
  *
  * Only inside Lambda. Powertools itself turns tracing off when `AWS_EXECUTION_ENV` is unset, but
  * that variable is also set on ECS and CodeBuild, where a test run or the local stack would then
@@ -13,6 +16,7 @@
  */
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import type { Context } from 'aws-lambda';
+import { instrumentClients } from './client-registry';
 import { logger } from './logger';
 
 export const tracer = new Tracer({
@@ -20,6 +24,10 @@ export const tracer = new Tracer({
   captureHTTPsRequests: false,
   ...(process.env.AWS_LAMBDA_FUNCTION_NAME ? {} : { enabled: false }),
 });
+
+// The shared DynamoDB client is instrumented here rather than where it is made, so a function that
+// never loads the tracer (the authorizer) carries no X-Ray SDK (`client-registry.ts`).
+instrumentClients((client) => tracer.captureAWSv3Client(client));
 
 /** Options for the middy `captureLambdaHandler` middleware. */
 export const CAPTURE_HANDLER_OPTIONS = { captureResponse: false } as const;

@@ -1,16 +1,18 @@
 /**
  * The authorizer's metrics (docs/operations.md), read from the EMF lines it writes, against DynamoDB
- * Local: one line per invocation, naming its outcome (allowed, refused with every reason of the
- * fixed set, store error) and its latency, with no dimension or value that names the caller.
+ * Local: one line per invocation that read the store, naming its outcome (allowed, refused with
+ * every reason of the fixed set, store error) and its latency; refusals decided without a read are
+ * counted and written once per reason and minute. No dimension or value names the caller.
  */
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { REFUSAL_REASONS, type RefusalReason } from '../../functions/domain/authorization';
 import { formatToken, parseToken } from '../../functions/domain/token';
 import { changeKey, revokeKey, rotateKey } from '../../functions/services/api-keys';
+import { COUNTED_REFUSALS } from '../../functions/shared/authorizer-metrics';
 import { dynamodb } from '../../functions/shared/clients';
 import { routeScopeMap } from '../../lib/declaration';
 import { AUTHORIZER_METRICS, METRICS_NAMESPACE } from '../../lib/metric-catalog';
+import { fakeDateOnly } from '../support/clock';
 import { captureEmf, type EmfLine, readEmf } from '../support/emf';
 import { authorizerEvent } from '../support/events';
 import { newTestKey, TEST_ACTOR } from '../support/keys';
@@ -133,7 +135,7 @@ describe('authorizer metrics', () => {
     for (const s of secretsOf(key)) expect(JSON.stringify(line)).not.toContain(s);
   });
 
-  it.each([...REFUSAL_REASONS])(
+  it.each(REFUSAL_REASONS.filter((r) => !COUNTED_REFUSALS.has(r)))(
     'a refusal for %s: Refused = 1 by reason and in total, with its latency',
     async (reason) => {
       const { event, token } = await refusals[reason]();
@@ -174,27 +176,53 @@ describe('authorizer metrics', () => {
     }
   });
 
-  it('never fails a request when metrics fail, and drops the failed values', async () => {
+  it('refusals decided without a read: no line per request, one per reason and minute with the count', async () => {
+    const minute = Math.ceil(Date.now() / 60_000) * 60_000 + 60_000;
     const { key } = await newTestKey();
-    const add = jest.spyOn(Metrics.prototype, 'addMetric').mockImplementationOnce(() => {
-      throw new RangeError('injected');
-    });
+    fakeDateOnly(minute + 1_000);
     try {
+      const quiet = await captureEmf(async () => {
+        for (let i = 0; i < 3; i++) await handler(agents('sk_dev_nonsense')).catch(() => undefined);
+        for (let i = 0; i < 2; i++) await handler(agents()).catch(() => undefined);
+      });
+      expect(quiet.lines).toEqual([]);
+      jest.setSystemTime(minute + 61_000);
       const { lines, outcome } = await captureEmf(() => handler(agents(key)));
       expect(outcome.status).toBe('fulfilled');
-      expect(lines).toEqual([]);
+      const byReason = Object.fromEntries(
+        lines.filter((l) => 'reason' in l).map((l) => [l.reason as string, l]),
+      );
+      for (const [reason, count] of [
+        ['malformed_token', 3],
+        ['missing_token', 2],
+      ] as const) {
+        const emf = readEmf(byReason[reason] as EmfLine);
+        expect(emf.dimensionSets).toEqual([['service', 'reason'], ['service']]);
+        expect(emf.members).toEqual({ service: M.service, reason, [M.refused.name]: count });
+        expect((byReason[reason] as EmfLine)._aws.Timestamp).toBe(minute);
+      }
+      // And the invocation's own line.
+      expect(lines.filter((l) => !('reason' in l)).map((l) => readEmf(l).metrics[M.allowed.name])).toEqual([
+        { unit: 'Count', value: 1 },
+      ]);
     } finally {
-      add.mockRestore();
+      jest.useRealTimers();
     }
-    const publish = jest.spyOn(Metrics.prototype, 'publishStoredMetrics').mockImplementationOnce(() => {
-      throw new Error('injected');
+  });
+
+  it('never fails a request when metrics fail, and drops the failed values', async () => {
+    const { key } = await newTestKey();
+    const { outcome } = await captureEmf(async () => {
+      const write = jest.spyOn(process.stdout, 'write').mockImplementationOnce(() => {
+        throw new Error('injected');
+      });
+      try {
+        return await handler(agents(key));
+      } finally {
+        write.mockRestore();
+      }
     });
-    try {
-      const { outcome } = await captureEmf(() => handler(agents(key)));
-      expect(outcome.status).toBe('fulfilled');
-    } finally {
-      publish.mockRestore();
-    }
+    expect(outcome.status).toBe('fulfilled');
     // The next invocation publishes only its own values.
     const { line } = await invoke(agents(key));
     expect(readEmf(line).metrics[M.allowed.name]).toEqual({ unit: 'Count', value: 1 });

@@ -1,5 +1,6 @@
 /** The pure domain rules: hashing, scopes, IP ranges, the authorizer's decision and its policy. */
 import fc from 'fast-check';
+import ipaddr from 'ipaddr.js';
 import type { ApiKeyItem } from '../../functions/domain/api-key';
 import {
   apiBaseArn,
@@ -8,7 +9,8 @@ import {
   type RequestFacts,
 } from '../../functions/domain/authorization';
 import { hashSecret, secretMatches } from '../../functions/domain/hashing';
-import { ipAllowed, isValidCidr, normalizeCidr } from '../../functions/domain/ip-allowlist';
+import { isValidCidr, normalizeCidr } from '../../functions/domain/ip-allowlist';
+import { ipAllowed } from '../../functions/domain/ip-match';
 import { catalogEntry, grants, scopeCatalog } from '../../functions/domain/scopes';
 import { formatToken, newKeyId, newSecret, parseToken } from '../../functions/domain/token';
 
@@ -101,6 +103,64 @@ describe('IP allowlist', () => {
         expect(ipAllowed(ip, [`${net}/${bits}`])).toBe(inside);
       }),
     );
+  });
+
+  it('matches exactly as ipaddr.js did, for any canonical IPv4 or IPv6 source and range', () => {
+    const previous = (ip: string, cidrs: string[]) => {
+      let addr: ipaddr.IPv4 | ipaddr.IPv6;
+      try {
+        addr = ipaddr.process(ip);
+      } catch {
+        return false;
+      }
+      return cidrs.some((cidr) => {
+        try {
+          const [range, bits] = ipaddr.parseCIDR(cidr);
+          return range.kind() === addr.kind() && addr.match([range, bits] as never);
+        } catch {
+          return false;
+        }
+      });
+    };
+    const address = fc.oneof(
+      fc.ipV4(),
+      // Not `::1.2.3.4` (IPv4-compatible, deprecated): ipaddr.js alone reads that text as IPv4.
+      fc.ipV6().filter((a) => !/^::\d+\.\d+\.\d+\.\d+$/.test(a)),
+      fc.ipV4().map((a) => `::ffff:${a}`),
+      fc.constantFrom('::', '::1', '::ffff:0:0', '1::', '1:2:3:4:5:6:7:8:9', ':::1'),
+    );
+    const cidr = fc.oneof(
+      fc.tuple(fc.ipV4(), fc.integer({ min: 0, max: 33 })).map(([a, b]) => `${a}/${b}`),
+      fc
+        .tuple(
+          fc.ipV6().filter((a) => !/^::\d+\.\d+\.\d+\.\d+$/.test(a)),
+          fc.integer({ min: 0, max: 129 }),
+        )
+        .map(([a, b]) => `${a}/${b}`),
+      fc.tuple(fc.ipV4(), fc.integer({ min: 96, max: 128 })).map(([a, b]) => `::ffff:${a}/${b}`),
+      fc.constantFrom('10.0.0.0', 'x/8', '10.0.0.0/08', '::/0', '0.0.0.0/0'),
+    );
+    fc.assert(
+      fc.property(address, fc.array(cidr, { maxLength: 3 }), (ip, cidrs) => {
+        expect(ipAllowed(ip, cidrs)).toBe(previous(ip, cidrs));
+      }),
+      { numRuns: 5000 },
+    );
+    // Sources near each range, so matches are common too.
+    fc.assert(
+      fc.property(fc.ipV6(), fc.integer({ min: 0, max: 128 }), fc.nat(0xffff), (net, bits, low) => {
+        const parsed = ipaddr.IPv6.parse(net).toNormalizedString().split(':');
+        parsed[7] = low.toString(16);
+        const ip = parsed.join(':');
+        expect(ipAllowed(ip, [`${net}/${bits}`])).toBe(previous(ip, [`${net}/${bits}`]));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('refuses IPv4 sources that are not four-part decimal (API Gateway never sends them; ipaddr.js read them as inet_aton does)', () => {
+    for (const ip of ['1.2.3', '010.0.0.1', '0x7f.0.0.1', '4294967295'])
+      expect(ipAllowed(ip, ['0.0.0.0/0'])).toBe(false);
   });
 
   it('treats IPv4-mapped IPv6 as IPv4 and never matches across families', () => {
