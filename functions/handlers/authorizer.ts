@@ -27,9 +27,14 @@ function presentedToken(event: APIGatewayRequestAuthorizerEvent): string | undef
   return headerOf(event.headers, 'x-api-key')?.trim() || undefined;
 }
 
+/**
+ * The exact message API Gateway turns into a 401. One instance, thrown every time: the message is
+ * all API Gateway reads, and a flood of junk should not capture a stack trace per request.
+ */
+const UNAUTHORIZED = new Error('Unauthorized');
+
 function unauthorized(): never {
-  // The exact message API Gateway turns into a 401.
-  throw new Error('Unauthorized');
+  throw UNAUTHORIZED;
 }
 
 function policy(

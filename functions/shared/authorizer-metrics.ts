@@ -35,7 +35,12 @@ export type AuthorizationOutcome =
   | { readonly result: 'refused'; readonly reason: string }
   | { readonly result: 'store_error' };
 
-const disabled = () => process.env.POWERTOOLS_METRICS_DISABLED?.toLowerCase() === 'true';
+let off: boolean | undefined;
+/** Read once, on first use, as Powertools reads it when the Metrics instance is made. */
+const disabled = () => {
+  off ??= process.env.POWERTOOLS_METRICS_DISABLED?.toLowerCase() === 'true';
+  return off;
+};
 
 function emit(timestamp: number, metrics: [MetricDefinition, number][], reason?: string): void {
   const line: Record<string, unknown> = {

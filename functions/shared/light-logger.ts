@@ -5,7 +5,7 @@
  * functions use Powertools (`logger.ts`). Log ids and prefixes, never tokens, secrets or hashes.
  *
  * Level: the stricter of `AWS_LAMBDA_LOG_LEVEL` and `POWERTOOLS_LOG_LEVEL` (or `LOG_LEVEL`), default
- * INFO; `SILENT` prints nothing. Read when it changes, like the functions' other settings.
+ * INFO; `SILENT` prints nothing. Read on first use.
  */
 import type { Context } from 'aws-lambda';
 
@@ -20,17 +20,14 @@ const LEVELS: Readonly<Record<string, number>> = {
 };
 const SERVICE = 'latchkey';
 
-let levelSource: string | undefined;
-let threshold = LEVELS.INFO as number;
+let threshold: number | undefined;
 
+/** Read once, on first use, as Powertools reads its level when the logger is made. */
 function currentThreshold(): number {
-  const configured = process.env.POWERTOOLS_LOG_LEVEL ?? process.env.LOG_LEVEL ?? 'INFO';
-  const lambda = process.env.AWS_LAMBDA_LOG_LEVEL ?? '';
-  const source = `${configured}|${lambda}`;
-  if (source !== levelSource) {
-    levelSource = source;
-    const own = LEVELS[configured.toUpperCase()] ?? (LEVELS.INFO as number);
-    threshold = Math.max(own, LEVELS[lambda.toUpperCase()] ?? 0);
+  if (threshold === undefined) {
+    const configured = (process.env.POWERTOOLS_LOG_LEVEL ?? process.env.LOG_LEVEL ?? 'INFO').toUpperCase();
+    const lambda = (process.env.AWS_LAMBDA_LOG_LEVEL ?? '').toUpperCase();
+    threshold = Math.max(LEVELS[configured] ?? (LEVELS.INFO as number), LEVELS[lambda] ?? 0);
   }
   return threshold;
 }
