@@ -41,17 +41,21 @@ export function methodArn(region: string, method: string, path: string): string 
   return `arn:aws:execute-api:${region}:${LOCAL_ACCOUNT_ID}:${API_ID}/${STAGE}/${method}/${path.replace(/^\//, '')}`;
 }
 
+const FORWARDED = new Set(['x-forwarded-for', 'x-forwarded-port', 'x-forwarded-proto']);
+
 /** Case-preserved headers as the client sent them, plus the X-Forwarded-* API Gateway adds. */
-function headersOf(req: GatewayRequest) {
+function parseHeaders(req: GatewayRequest) {
   const multi: Record<string, string[]> = {};
   const nameOf = new Map<string, string>();
   for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
     const name = req.rawHeaders[i] ?? '';
     const lower = name.toLowerCase();
-    if (['x-forwarded-for', 'x-forwarded-port', 'x-forwarded-proto'].includes(lower)) continue;
+    if (FORWARDED.has(lower)) continue;
     const key = nameOf.get(lower) ?? name;
     nameOf.set(lower, key);
-    multi[key] = [...(multi[key] ?? []), req.rawHeaders[i + 1] ?? ''];
+    const values = multi[key];
+    if (values) values.push(req.rawHeaders[i + 1] ?? '');
+    else multi[key] = [req.rawHeaders[i + 1] ?? ''];
   }
   multi['X-Forwarded-For'] = [req.sourceIp];
   multi['X-Forwarded-Port'] = [String(req.localPort)];
@@ -66,6 +70,22 @@ function headersOf(req: GatewayRequest) {
     return key ? single[key] : undefined;
   };
   return { single, multi, header };
+}
+
+/**
+ * Parsed once per request: the authorizer's event and the integration's are built from the same
+ * request, each with its own copies (a handler may change its event).
+ */
+const parsedHeaders = new WeakMap<GatewayRequest, ReturnType<typeof parseHeaders>>();
+
+function headersOf(req: GatewayRequest) {
+  let parsed = parsedHeaders.get(req);
+  if (!parsed) {
+    parsed = parseHeaders(req);
+    parsedHeaders.set(req, parsed);
+  }
+  const multi = Object.fromEntries(Object.entries(parsed.multi).map(([k, v]) => [k, [...v]]));
+  return { single: { ...parsed.single }, multi, header: parsed.header };
 }
 
 function queryOf(query: ParsedQuery) {
@@ -113,6 +133,18 @@ function identity(
   };
 }
 
+const resourceIds = new Map<string, string>();
+
+/** A stable short id per resource path, as API Gateway has; computed once per path. */
+function resourceIdOf(path: string): string {
+  let id = resourceIds.get(path);
+  if (!id) {
+    id = createHash('sha256').update(path).digest('hex').slice(0, 6);
+    resourceIds.set(path, id);
+  }
+  return id;
+}
+
 function requestContext<A>(
   req: GatewayRequest,
   host: string | undefined,
@@ -133,7 +165,7 @@ function requestContext<A>(
     requestId: req.requestId,
     requestTime: requestTime(req.receivedAt),
     requestTimeEpoch: req.receivedAt.getTime(),
-    resourceId: createHash('sha256').update(req.route.path).digest('hex').slice(0, 6),
+    resourceId: resourceIdOf(req.route.path),
     resourcePath: req.route.path,
     stage: STAGE,
   };

@@ -156,8 +156,22 @@ function proxyReply(result: unknown): Reply | undefined {
 const own = <T>(record: Readonly<Record<string, T>>, name: string): T | undefined =>
   Object.hasOwn(record, name) ? record[name] : undefined;
 
+/** How often access log lines are written, together: one write per request cost more than the request. */
+const ACCESS_LOG_FLUSH_MS = 100;
+
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const log = options.log ?? (() => {});
+  let accessLines: string[] = [];
+  let accessTimer: NodeJS.Timeout | undefined;
+  const flushAccessLog = () => {
+    accessTimer = undefined;
+    if (accessLines.length) log(accessLines.join('\n'));
+    accessLines = [];
+  };
+  const accessLog = (line: string) => {
+    accessLines.push(line);
+    if (!accessTimer) accessTimer = setTimeout(flushAccessLog, ACCESS_LOG_FLUSH_MS).unref();
+  };
   const awsCaller = options.awsCallers ?? (() => undefined);
 
   async function invokeRoute(request: GatewayRequest, event: unknown): Promise<Reply> {
@@ -302,7 +316,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         // Path or operation only: queries and headers may carry tokens or signatures.
         const target = req.headers['x-amz-target'];
         const what = typeof target === 'string' ? target : `${req.method} ${(req.url ?? '/').split('?')[0]}`;
-        if (!what.includes('/_local/')) log(`${what} ${reply.status} ${Date.now() - started}ms`);
+        if (!what.includes('/_local/')) accessLog(`${what} ${reply.status} ${Date.now() - started}ms`);
       });
   });
 
@@ -326,6 +340,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       new Promise<void>((ok) => {
         server.close(() => ok());
         server.closeAllConnections();
+        if (accessTimer) clearTimeout(accessTimer);
+        flushAccessLog();
       }),
   };
 }

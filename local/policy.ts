@@ -45,13 +45,28 @@ function parsePolicy(document: unknown): Statement[] {
   return (Array.isArray(statements) ? statements : [statements]).map(parseStatement);
 }
 
+/**
+ * Compiled globs, by flags and pattern: an authorizer returns the same few resources on every
+ * request, so each is compiled once, not per request. Bounded: cleared when full.
+ */
+const compiled = new Map<string, RegExp>();
+const MAX_COMPILED = 10_000;
+
 /** IAM globbing: `*` any run of characters, `?` exactly one. */
 function glob(pattern: string, value: string, caseInsensitive = false): boolean {
-  const source = pattern
-    .split('')
-    .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\/-]/g, '\\$&')))
-    .join('');
-  return new RegExp(`^${source}$`, caseInsensitive ? 'is' : 's').test(value);
+  const flags = caseInsensitive ? 'is' : 's';
+  const cacheKey = `${flags}|${pattern}`;
+  let regex = compiled.get(cacheKey);
+  if (!regex) {
+    const source = pattern
+      .split('')
+      .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\/-]/g, '\\$&')))
+      .join('');
+    if (compiled.size >= MAX_COMPILED) compiled.clear();
+    regex = new RegExp(`^${source}$`, flags);
+    compiled.set(cacheKey, regex);
+  }
+  return regex.test(value);
 }
 
 /** ARN match: the first five `:`-separated parts match one by one, wildcards never span them. */

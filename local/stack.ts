@@ -152,7 +152,10 @@ function setEnv(values: Record<string, string>): () => void {
 }
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
-  const log = options.quiet ? () => {} : (line: string) => console.log(`[local] ${line}`);
+  // One write for several lines (the gateway batches its access log), each line prefixed.
+  const log = options.quiet
+    ? () => {}
+    : (text: string) => console.log(`[local] ${text.replaceAll('\n', '\n[local] ')}`);
   // Validated before anything starts: a bad cdk.json fails here, naming the key.
   const config = readLocalConfig(options.config);
   const dataDir = resolve(options.dataDir ?? defaultDataDir());
