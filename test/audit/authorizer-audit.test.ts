@@ -106,7 +106,8 @@ describe('denials', () => {
         window_start: new Date(t).toISOString(),
       },
     });
-    expect((items[0]?.details as { key_prefixes: string[] }).key_prefixes.sort()).toEqual(
+    const details = items[0]?.details as { key_prefixes: string[] } | undefined;
+    expect(details?.key_prefixes.sort()).toEqual(
       [record.key_prefix, `sk_dev_${unknownId}`].sort(),
     );
     expect(items[0]).not.toHaveProperty('organization_id');
