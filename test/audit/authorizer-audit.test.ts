@@ -107,9 +107,7 @@ describe('denials', () => {
       },
     });
     const details = items[0]?.details as { key_prefixes: string[] } | undefined;
-    expect(details?.key_prefixes.sort()).toEqual(
-      [record.key_prefix, `sk_dev_${unknownId}`].sort(),
-    );
+    expect(details?.key_prefixes.sort()).toEqual([record.key_prefix, `sk_dev_${unknownId}`].sort());
     expect(items[0]).not.toHaveProperty('organization_id');
     expect(items[0]).not.toHaveProperty('key_id');
     expect(await audit(`KEY#${record.id}`)).toEqual([]);
