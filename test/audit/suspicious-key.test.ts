@@ -70,7 +70,7 @@ it('raises ApiKeySuspicious and an audit entry once when a key is used from the 
     .filter((e) => e.event_name === 'admin.api_key_suspicious');
   expect(entries).toHaveLength(1);
   expect(entries[0]).toMatchObject({
-    event_id: (events[0]?.detail as { event_id: string }).event_id,
+    event_id: (events[0]?.detail as { event_id?: string } | undefined)?.event_id,
     actor: 'latchkey:traffic-monitor',
     organization_id: 'acme',
     details: { distinct_source_ips: 3 },
