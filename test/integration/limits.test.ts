@@ -7,7 +7,7 @@
 import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { changeKey, describeKey } from '../../functions/services/api-keys';
+import { changeKey, describeKey, revokeKey } from '../../functions/services/api-keys';
 import { dynamodb } from '../../functions/shared/clients';
 import { routeScopeMap } from '../../lib/declaration';
 import { type AuthorizerProcesses, forkAuthorizers } from '../support/authorizer-processes';
@@ -219,5 +219,37 @@ describe('quota', () => {
     const after = await describeKey(record.id, false);
     expect(after).toMatchObject({ remaining: 5, refill_interval: 86_400 });
     expect(after.updated_at).toBe(record.updated_at);
+  });
+});
+
+describe('the in-memory key cache (authorizerKeyCacheSeconds)', () => {
+  afterEach(() => {
+    process.env.LATCHKEY_KEY_CACHE_SECONDS = '0';
+  });
+
+  it('saves reads, keeps limits exact, and delays a revocation by at most its length', async () => {
+    process.env.LATCHKEY_KEY_CACHE_SECONDS = '5';
+    const t = Math.ceil(Date.now() / MINUTE) * MINUTE + 50 * MINUTE;
+    fakeDateOnly(t + 1_000);
+    const { key, record } = await newTestKey('cached', { rate_limit: 2 });
+    expect(effect(await call(key))).toBe('Allow');
+    // Read once: later requests count (one conditional write each) without reading the key.
+    expect(await commandsOf(() => call(key))).toEqual(['UpdateCommand']);
+    expect(effect(await call(key))).toBe('Deny');
+    jest.setSystemTime(t + MINUTE + 1_000);
+    expect(effect(await call(key))).toBe('Allow');
+    await revokeKey(record.id, TEST_ACTOR);
+    // The copy read at t + 61 s serves until t + 66 s: the revocation delay this setting buys.
+    jest.setSystemTime(t + MINUTE + 5_000);
+    expect(effect(await call(key))).toBe('Allow');
+    jest.setSystemTime(t + MINUTE + 6_001);
+    expect((await call(key)).context).toEqual({ reason: '', retryAfter: '' });
+  });
+
+  it('is off by default: a revocation applies to the very next request', async () => {
+    const { key, record } = await newTestKey('uncached');
+    expect(effect(await call(key))).toBe('Allow');
+    await revokeKey(record.id, TEST_ACTOR);
+    expect(effect(await call(key))).toBe('Deny');
   });
 });
