@@ -20,12 +20,24 @@ interface Started {
   readonly dataDir: string;
 }
 
-/** Process groups started by the tests, killed and cleaned after each. */
+/** Process groups started by this file, killed and cleaned after all its tests. */
 const spawned: { pid: number; dataDir: string }[] = [];
+
+/** A free port none of this file's stacks was given: they pick theirs at the same time. */
+const given = new Set<number>();
+async function ownFreePort(): Promise<number> {
+  for (;;) {
+    const port = await freePort();
+    if (!given.has(port)) {
+      given.add(port);
+      return port;
+    }
+  }
+}
 
 /** Starts the stack in its own process group (so the test can check the whole group is gone). */
 async function start(command: string, args: readonly string[]): Promise<Started> {
-  const [port, dynamoPort] = [await freePort(), await freePort()];
+  const [port, dynamoPort] = [await ownFreePort(), await ownFreePort()];
   const dataDir = mkdtempSync(join(tmpdir(), 'latchkey-signals-'));
   const child = spawn(command, args, {
     cwd: ROOT,
