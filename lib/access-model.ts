@@ -87,6 +87,7 @@ export const ACCESS_GRANTS: Readonly<Record<Access, Grant>> = {
     table: 'counters',
     actions: ['dynamodb:Query'],
     read: true,
+    // `top_keys`: the overview's most used keys (docs/analytics.md).
     indexes: true,
   },
   'counters:write': {

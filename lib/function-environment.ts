@@ -28,6 +28,16 @@ export interface SettingValues {
   readonly apiEnvironment: Environment | null;
   /** `"METHOD /path"` → scope, for the protected API the authorizer guards. */
   readonly routeScopes: RouteScopeMap;
+  /** How long an authorizer instance reuses a key item it read; 0: never. */
+  readonly keyCacheSeconds: number;
+  /** When a source IP presenting invalid tokens is cooled down (docs/authorizer.md). */
+  readonly sourceIpCoolDown: {
+    readonly invalidTokens: number;
+    readonly windowSeconds: number;
+    readonly coolDownSeconds: number;
+  };
+  /** When a key used from many source IPs raises `ApiKeySuspicious` (docs/audit-and-events.md). */
+  readonly suspiciousSourceIps: { readonly distinctIps: number; readonly windowMinutes: number };
 }
 
 /**
@@ -94,6 +104,20 @@ const routeScopes: Parser<RouteScopeMap> = {
   expected: 'must be a JSON object of "METHOD /path": "scope"',
 };
 
+const wholeNumber = matching(/^(0|[1-9]\d{0,8})$/, 'must be a whole number', Number);
+/** `"<a>,<b>,..."`: exactly `names.length` whole numbers, read into an object with those names. */
+const numbers = <K extends string>(names: readonly K[]) =>
+  matching(
+    new RegExp(`^(0|[1-9]\\d{0,8})(,(0|[1-9]\\d{0,8})){${names.length - 1}}$`),
+    `must be ${names.length} comma-separated whole numbers: ${names.join(',')}`,
+    (s): Record<K, number> => {
+      const values = s.split(',').map(Number);
+      return Object.fromEntries(names.map((n, i) => [n, values[i] ?? 0])) as Record<K, number>;
+    },
+  );
+const COOL_DOWN_FIELDS = ['invalidTokens', 'windowSeconds', 'coolDownSeconds'] as const;
+const SUSPICION_FIELDS = ['distinctIps', 'windowMinutes'] as const;
+
 /** Every setting's variable: name, parser, and how writers encode it. */
 export const SETTINGS: { readonly [K in Setting]: Variable<SettingValues[K]> } = {
   auditRetentionDays: variable('AUDIT_RETENTION_DAYS', wholeDays, String),
@@ -101,6 +125,13 @@ export const SETTINGS: { readonly [K in Setting]: Variable<SettingValues[K]> } =
   apiKeysEnabled: variable('LATCHKEY_API_KEYS_ENABLED', flag, String),
   apiEnvironment: variable('LATCHKEY_API_ENVIRONMENT', apiEnvironment, (e) => e ?? 'any'),
   routeScopes: variable('LATCHKEY_ROUTE_SCOPES', routeScopes, (m) => JSON.stringify(m)),
+  keyCacheSeconds: variable('LATCHKEY_KEY_CACHE_SECONDS', wholeNumber, String),
+  sourceIpCoolDown: variable('LATCHKEY_IP_COOL_DOWN', numbers(COOL_DOWN_FIELDS), (c) =>
+    COOL_DOWN_FIELDS.map((f) => c[f]).join(','),
+  ),
+  suspiciousSourceIps: variable('LATCHKEY_SUSPICIOUS_IPS', numbers(SUSPICION_FIELDS), (c) =>
+    SUSPICION_FIELDS.map((f) => c[f]).join(','),
+  ),
 };
 
 /** Resource variables: where a function finds what its access touches. */

@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { type LatchkeyConfig, readLocalConfig } from '../lib/config';
 import { functions, routes, type TableId, tables as tableDeclarations } from '../lib/declaration';
+import { LATCHKEY_GATEWAY_RESPONSES } from '../lib/gateway-responses';
 import {
   generateCredentials,
   type LocalCredentials,
@@ -237,6 +238,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       awsServices: [kms, eventBridge, secrets],
       awsCallers: awsCallers({ principals: credentials, operator, roles: lambdas.roles }),
       trustForwardedFor: options.trustForwardedFor === true,
+      // The same answers to refusals as the AWS stack's (lib/gateway-responses.ts).
+      gatewayResponses: LATCHKEY_GATEWAY_RESPONSES,
       log,
       localEndpoints: {
         health: () => health(endpoint, tables),

@@ -7,11 +7,13 @@
  * written once a minute (docs/operations.md).
  */
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent, Context } from 'aws-lambda';
+import { DENY_CONTEXT } from '../../lib/gateway-responses';
 import { grantedResources } from '../domain/authorization';
+import { isJunk } from '../domain/source-guard';
 import { recordDenial, recordUse } from '../services/access-audit';
 import { countAllowed, countRefused } from '../services/activity';
-import { type AccessOutcome, checkAccess } from '../services/authorization';
-import { COUNTED_REFUSALS, recordAuthorization } from '../shared/authorizer-metrics';
+import { type AccessDecision, type AccessOutcome, checkAccess } from '../services/authorization';
+import { recordAuthorization } from '../shared/authorizer-metrics';
 import { setting } from '../shared/config';
 import { headerOf } from '../shared/headers';
 import { logger } from '../shared/light-logger';
@@ -53,6 +55,22 @@ function policy(
   };
 }
 
+/** Refusals whose reason the caller may learn: waiting is what helps, and it needs to know how long. */
+const TOLD_REASONS: ReadonlySet<string> = new Set(['rate_limited', 'quota_exhausted', 'ip_cooling_down']);
+
+/**
+ * The context of a Deny, which the ACCESS_DENIED gateway response maps into its body and a
+ * `Retry-After` header (`lib/gateway-responses.ts`): empty for every refusal whose reason stays private.
+ */
+function denyContext(decision: AccessDecision & { effect: 'deny' }): Record<string, string> {
+  const told = TOLD_REASONS.has(decision.reason);
+  const retry = told && 'retryAfterSeconds' in decision ? decision.retryAfterSeconds : undefined;
+  return {
+    [DENY_CONTEXT.reason]: told ? decision.reason : '',
+    [DENY_CONTEXT.retryAfter]: retry === undefined ? '' : String(retry),
+  };
+}
+
 /** The decision for `event`, and the policy API Gateway gets (none for a 401). */
 export async function authorize(
   event: APIGatewayRequestAuthorizerEvent,
@@ -69,10 +87,13 @@ export async function authorize(
   const { decision } = outcome;
   if (decision.effect === 'unauthorized') return outcome;
   if (decision.effect === 'deny') {
-    return { ...outcome, result: policy(decision.key.id, 'Deny', [event.methodArn]) };
+    // A cooled-down source IP names no key.
+    const principal = decision.key?.id ?? 'anonymous';
+    return { ...outcome, result: policy(principal, 'Deny', [event.methodArn], denyContext(decision)) };
   }
   const k = decision.key;
   const routeScopes = setting('routeScopes');
+  const { rate, quota } = outcome.limits ?? {};
   return {
     ...outcome,
     result: policy(k.id, 'Allow', grantedResources(event.methodArn, k.scopes, routeScopes), {
@@ -82,6 +103,15 @@ export async function authorize(
       environment: k.environment,
       keyType: k.key_type,
       scopes: k.scopes.join(','),
+      // Where this request left the key's limits, for a backend that shows them to its caller.
+      ...(rate
+        ? {
+            rateLimit: String(rate.limit),
+            rateLimitRemaining: String(rate.remaining),
+            rateLimitReset: String(Math.ceil(rate.resetAt.getTime() / 1000)),
+          }
+        : {}),
+      ...(quota ? { quotaRemaining: String(quota.remaining) } : {}),
     }),
   };
 }
@@ -106,13 +136,15 @@ async function handle(
   }
   const { decision, result } = outcome;
   if (decision.effect !== 'allow') {
-    // A refusal decided without a read (junk) is counted, not logged one line each.
-    (COUNTED_REFUSALS.has(decision.reason) ? logger.debug : logger.info)('Request refused', {
-      effect: decision.effect,
-      reason: decision.reason,
-      ...('key' in decision ? { key_prefix: decision.key.key_prefix } : {}),
-    });
-    // Every refusal is audited (never throws); an allowed request only bumps an in-memory count.
+    // Junk is logged once per source IP and minute, with its count (services/access-audit.ts).
+    if (!isJunk(decision.reason)) {
+      logger.info('Request refused', {
+        effect: decision.effect,
+        reason: decision.reason,
+        ...('key' in decision && decision.key ? { key_prefix: decision.key.key_prefix } : {}),
+      });
+    }
+    // Every refusal is recorded (never throws): junk in memory, a real key's as its own entry.
     const status = decision.effect === 'deny' ? 403 : 401;
     await recordDenial(
       event,
@@ -124,7 +156,7 @@ async function handle(
     if (counting) await counting;
     recordAuthorization({ result: 'refused', reason: decision.reason }, performance.now() - started);
   } else {
-    await recordUse(decision.key, now);
+    await recordUse(decision.key, event.requestContext?.identity?.sourceIp || undefined, now);
     const counting = countAllowed(decision.key, decision.scope, now);
     if (counting) await counting;
     recordAuthorization({ result: 'allowed' }, performance.now() - started);

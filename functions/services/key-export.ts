@@ -4,11 +4,10 @@
  * allow-list of `toPublic`): never a secret, hash or metadata (metadata is encrypted; exporting it
  * would need a KMS call per key).
  */
-import { type PublicApiKey, toPublic } from '../domain/api-key';
+import type { PublicApiKey } from '../domain/api-key';
 import { toCsv } from '../domain/csv';
-import { type ListFilter, listKeys } from '../repositories/keys-repository';
-import { decodeNextToken, encodeNextToken } from '../shared/pagination';
-import type { Clock } from './api-keys';
+import type { ListFilter } from '../repositories/keys-repository';
+import { type Clock, listKeys } from './api-keys';
 
 /** Columns of the CSV export, in order: a key's public record, flattened. */
 export const EXPORT_COLUMNS = [
@@ -23,6 +22,10 @@ export const EXPORT_COLUMNS = [
   'status',
   'scopes',
   'rate_limit',
+  'rate_limit_window_seconds',
+  'remaining',
+  'refill_amount',
+  'refill_interval',
   'ip_allowlist',
   'expires_at',
   'created_by',
@@ -52,6 +55,10 @@ function row(k: PublicApiKey): (string | number | null)[] {
     // Space-separated: scopes and CIDRs never contain spaces.
     scopes: k.scopes.join(' '),
     rate_limit: k.rate_limit,
+    rate_limit_window_seconds: k.rate_limit_window_seconds,
+    remaining: k.remaining,
+    refill_amount: k.refill_amount,
+    refill_interval: k.refill_interval,
     ip_allowlist: k.ip_allowlist.join(' '),
     expires_at: k.expires_at,
     created_by: k.created_by,
@@ -74,15 +81,14 @@ export interface ExportPage {
   readonly next_token: string | null;
 }
 
-export async function exportKeys(
+/** One page: the list route's records (live use included: last use, quota left), in bigger pages. */
+export function exportKeys(
   filter: ListFilter,
   limit: number,
   nextToken: string | undefined,
   clock: Clock = () => new Date(),
 ): Promise<ExportPage> {
-  const now = clock();
-  const page = await listKeys(filter, limit, now, decodeNextToken(nextToken));
-  return { items: page.items.map((i) => toPublic(i, now)), next_token: encodeNextToken(page.lastKey) };
+  return listKeys(filter, limit, nextToken, clock);
 }
 
 /** A page as CSV (RFC 4180, CRLF, header row first; formula-safe: `domain/csv.ts`). */
