@@ -9,22 +9,23 @@
  * (p50 with 100,000 keys against 1,000); refusals that read nothing, through the handler; a
  * protected route through the local gateway against bare GetItem; bundle size and module load time
  * of every function against a DynamoDB-client-only bundle built the same way; better-auth's
- * `verifyApiKey` on SQLite, when installed; the audit trail's visibility delay.
+ * `verifyApiKey` on SQLite; the audit trail's visibility delay.
  *
- * Optional comparisons need packages that are not dependencies: `bcryptjs` (or `bcrypt`) for the
- * bcrypt reference, `better-auth`, `@better-auth/api-key` and `better-sqlite3` for better-auth.
- * Without them their rows say "not measured".
+ * The comparisons (bcrypt cost 10, better-auth) use the separate package `bench/compare`,
+ * installed on first use; if it cannot be, their rows say "not measured".
  *
  * Knobs (environment): BENCH_SECONDS (length of one measured round, default 2), BENCH_LARGE_KEYS
  * (default 100000), BENCH_ONLY (comma-separated section names, for development).
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
+import { createRequire } from 'node:module';
 import { cpus, platform, release, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
 import {
   BatchWriteItemCommand,
   type BatchWriteItemCommandOutput,
@@ -150,10 +151,35 @@ async function latencies(n: number, fn: () => Promise<unknown>): Promise<number[
   return out;
 }
 
-/** Loads an optional package (not a dependency): undefined when it is not installed. */
+/**
+ * What Latchkey is compared with lives in its own package, `bench/compare` (bcryptjs, better-auth,
+ * better-sqlite3), so their peer dependencies never touch the project's install. Installed on first
+ * use with `npm ci` (better-sqlite3 builds a native module: a compiler is needed if no prebuilt
+ * binary can be fetched). The comparisons say "not measured" when it cannot be installed.
+ */
+const COMPARE_DIR = join(REPO_ROOT, 'bench', 'compare');
+let compareReady: boolean | undefined;
+
+function compareInstalled(): boolean {
+  if (compareReady !== undefined) return compareReady;
+  if (!existsSync(join(COMPARE_DIR, 'node_modules'))) {
+    progress('installing bench/compare (bcryptjs, better-auth, better-sqlite3) on first use: npm ci');
+    const out = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], {
+      cwd: COMPARE_DIR,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    if (out.status !== 0) progress('npm ci in bench/compare failed: the comparisons are not measured');
+  }
+  compareReady = existsSync(join(COMPARE_DIR, 'node_modules'));
+  return compareReady;
+}
+
+/** A module of `bench/compare` (ES modules included), or undefined when it cannot be loaded. */
 async function optional<T>(name: string): Promise<T | undefined> {
+  if (!compareInstalled()) return undefined;
   try {
-    return (await import(name)) as T;
+    const resolved = createRequire(join(COMPARE_DIR, 'package.json')).resolve(name);
+    return (await import(pathToFileURL(resolved).href)) as T;
   } catch {
     return undefined;
   }
@@ -215,7 +241,7 @@ async function secretCheck(): Promise<void> {
     row({
       figure: 'bcrypt cost 10 verify ÷ secret check',
       value: '—',
-      reference: 'not measured (install bcryptjs)',
+      reference: 'not measured (bench/compare could not be installed)',
       ratio: '—',
       target: '≥ 10,000×',
       met: 'not measured',
@@ -523,9 +549,10 @@ async function betterAuth(b: Bench): Promise<void> {
   const plugin =
     (await optional<{ apiKey(o: unknown): unknown }>('@better-auth/api-key')) ??
     (await optional<{ apiKey?(o: unknown): unknown }>('better-auth/plugins'));
-  const migration = await optional<{
-    getMigrations(o: unknown): Promise<{ runMigrations(): Promise<void> }>;
-  }>('better-auth/db/migration');
+  type Migrations = { getMigrations?(o: unknown): Promise<{ runMigrations(): Promise<void> }> };
+  const migration =
+    (await optional<Migrations>('better-auth/db/migration')) ??
+    (await optional<Migrations>('better-auth/db'));
   const sqlite = await optional<{ default: new (file: string) => { close(): void } }>('better-sqlite3');
   const notMeasured = (why: string) =>
     row({
@@ -536,8 +563,8 @@ async function betterAuth(b: Bench): Promise<void> {
       target: '≥ 3×',
       met: 'not measured',
     });
-  if (!core || !plugin?.apiKey || !migration || !sqlite) {
-    notMeasured('install better-auth, @better-auth/api-key, better-sqlite3@12');
+  if (!core || !plugin?.apiKey || !migration?.getMigrations || !sqlite) {
+    notMeasured('bench/compare could not be installed or loaded');
     return;
   }
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-bench-better-auth-'));

@@ -1,10 +1,10 @@
 /** Puts domain events on the `latchkey` bus. A partially failed PutEvents is an error: callers retry. */
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { type DomainEvent, EVENT_SOURCE } from '../domain/events';
+import { registerClient } from '../shared/client-registry';
 import { eventBusName } from '../shared/config';
-import { tracer } from '../shared/tracer';
 
-export const eventBridge = tracer.captureAWSv3Client(new EventBridgeClient({}));
+export const eventBridge = registerClient(new EventBridgeClient({}));
 
 class PublishError extends Error {}
 

@@ -3,10 +3,10 @@
  * organization, so a ciphertext copied onto another key's item cannot be decrypted there.
  */
 import { DecryptCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
+import { registerClient } from '../shared/client-registry';
 import { kmsKeyId } from '../shared/config';
-import { tracer } from '../shared/tracer';
 
-export const kms = tracer.captureAWSv3Client(new KMSClient({}));
+export const kms = registerClient(new KMSClient({}));
 
 export interface MetadataContext {
   readonly key_id: string;

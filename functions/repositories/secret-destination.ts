@@ -18,9 +18,9 @@ import {
   SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { tracer } from '../shared/tracer';
+import { registerClient } from '../shared/client-registry';
 
-export const secretsManager = tracer.captureAWSv3Client(new SecretsManagerClient({}));
+export const secretsManager = registerClient(new SecretsManagerClient({}));
 
 const CURRENT = 'AWSCURRENT';
 const PENDING = 'AWSPENDING';

@@ -1,9 +1,9 @@
 /**
- * Where SDK clients made at module scope meet the tracer without importing it: `clients.ts`
- * registers the shared DynamoDB client here, and `tracer.ts`, in the functions that load it,
- * instruments every client registered before or after. A function that never loads the tracer (the
- * authorizer) bundles no X-Ray SDK, and one that never uses DynamoDB (the demo API) no DynamoDB
- * client. Dependency-free.
+ * Where SDK clients made at module scope meet the tracer without importing it: every module-scope
+ * client (`clients.ts`, and the KMS, EventBridge and Secrets Manager repositories) registers here,
+ * and `tracer.ts`, in the functions that load it (their handlers do), instruments every client
+ * registered before or after. A function that never loads the tracer (the authorizer) bundles no
+ * X-Ray SDK, and one that never uses DynamoDB (the demo API) no DynamoDB client. Dependency-free.
  */
 type Instrument = (client: never) => unknown;
 
