@@ -14,7 +14,7 @@
  * The comparisons (bcrypt cost 10, better-auth) use the separate package `bench/compare`,
  * installed on first use; if it cannot be, their rows say "not measured".
  *
- * Knobs (environment): BENCH_SECONDS (length of one measured round, default 2), BENCH_LARGE_KEYS
+ * Knobs (environment): BENCH_SECONDS (length of one measured round, default 1.5), BENCH_LARGE_KEYS
  * (default 100000), BENCH_ONLY (comma-separated section names, for development).
  */
 import { spawnSync } from 'node:child_process';
@@ -47,7 +47,7 @@ import { DEFAULT_KMS_KEY_ID } from '../local/stack';
 import { createTables } from '../local/tables';
 
 const REPO_ROOT = resolve(__dirname, '..');
-const ROUND_MS = Number(process.env.BENCH_SECONDS ?? 2) * 1000;
+const ROUND_MS = Number(process.env.BENCH_SECONDS ?? 1.5) * 1000;
 const LARGE_KEYS = Number(process.env.BENCH_LARGE_KEYS ?? 100_000);
 const SMALL_KEYS = 1_000;
 const CONCURRENCY = 16;
@@ -129,7 +129,7 @@ async function throughput(fn: () => Promise<unknown>, durationMs = ROUND_MS, con
 }
 
 /** Medians of `fns`, measured round by round in turn, so drift in the machine's load hits each alike. */
-async function interleaved(fns: readonly (() => Promise<number>)[], rounds = 3): Promise<number[]> {
+async function interleaved(fns: readonly (() => Promise<number>)[], rounds = 5): Promise<number[]> {
   const results = fns.map(() => [] as number[]);
   for (let r = 0; r < rounds; r++) for (const [i, f] of fns.entries()) results[i]?.push(await f());
   return results.map(median);
