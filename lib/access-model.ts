@@ -15,6 +15,16 @@ export const ROTATION_SECRET_PREFIX = 'latchkey/';
 /** The encryption context key every metadata ciphertext carries (`functions/repositories/metadata-cipher.ts`). */
 export const METADATA_CONTEXT_KEY = 'key_id';
 
+/**
+ * What DynamoDB asks KMS for, on the caller's behalf, to read or write a table encrypted with a
+ * customer-managed key (all of Latchkey's): granted with every table access, only through DynamoDB
+ * (`kms:ViaService`).
+ */
+export const TABLE_KEY_ACTIONS = {
+  read: ['kms:Decrypt', 'kms:DescribeKey'],
+  write: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'],
+} as const;
+
 /** DynamoDB actions on one declared table. */
 export interface TableGrant {
   readonly service: 'dynamodb';
@@ -99,6 +109,30 @@ export const ACCESS_GRANTS: Readonly<Record<Access, Grant>> = {
   'audit:write': {
     service: 'dynamodb',
     table: 'audit',
+    actions: ['dynamodb:PutItem'],
+    read: false,
+    indexes: false,
+  },
+  // Registered APIs: the authorizer and key changes fetch one registration or module claim by key;
+  // only GET /v1/apis lists (through by_kind); a registration is written with PutItem only
+  // (replaced whole, never deleted: a module once claimed stays with its API).
+  'apis:get': {
+    service: 'dynamodb',
+    table: 'apis',
+    actions: ['dynamodb:GetItem'],
+    read: true,
+    indexes: false,
+  },
+  'apis:query': {
+    service: 'dynamodb',
+    table: 'apis',
+    actions: ['dynamodb:Query'],
+    read: true,
+    indexes: true,
+  },
+  'apis:write': {
+    service: 'dynamodb',
+    table: 'apis',
     actions: ['dynamodb:PutItem'],
     read: false,
     indexes: false,

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { Construct } from 'constructs';
 import { z } from 'zod';
 import { ENVIRONMENTS } from '../functions/domain/token';
-import { routeScopeMap, routes } from './declaration';
+import { routeScopeMap, servedRoutes } from './declaration';
 import type { SettingValues } from './function-environment';
 
 /** CloudWatch Logs accepts only these retention periods (days). */
@@ -73,6 +73,30 @@ export const configSchema = z
         .regex(/^arn:aws[\w-]*:wafv2:/, 'must be a WAFv2 web ACL ARN')
         .nullable(),
     ).default(null),
+    /** Serve the demo routes (`/demo/*`) and give the built-in registration their route map. */
+    demoRoutes: fromText(z.boolean()).default(true),
+    /** How long the authorizer keeps an API registration in memory: route-map changes apply within it. */
+    apiCacheSeconds: fromText(int(0, 300)).default(30),
+    /**
+     * Other AWS accounts whose API Gateway APIs may invoke the shared authorizer (its own account
+     * always may): one Lambda permission each, conditioned on `aws:SourceAccount`.
+     */
+    consumerAccounts: fromText(
+      z.array(z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id')).max(50),
+    ).default([]),
+    /** Where the stack publishes what consumers need (SSM parameters: authorizer ARN, API URL, ...). */
+    parameterPrefix: z
+      .string()
+      .regex(/^\/([A-Za-z0-9_.-]+\/)*$/, 'must be an SSM path starting and ending with "/", e.g. /latchkey/')
+      .max(200)
+      .default('/latchkey/'),
+    /** SNS topic every alarm notifies; `null` creates one (stack output `AlarmTopicArn`). */
+    alarmTopicArn: fromText(
+      z
+        .string()
+        .regex(/^arn:aws[\w-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/, 'must be an SNS topic ARN')
+        .nullable(),
+    ).default(null),
   })
   .strict();
 
@@ -124,13 +148,18 @@ export function readLocalConfig(
   });
 }
 
-/** The settings Latchkey's own functions get from `config` (the authorizer guards the demo routes). */
-export function functionSettings(config: LatchkeyConfig): SettingValues {
+/**
+ * The settings Latchkey's functions get from `config` and the account they run in (a CDK token on
+ * AWS). The built-in registration is the demo routes, or no route at all when they are off.
+ */
+export function functionSettings(config: LatchkeyConfig, accountId: string): SettingValues {
   return {
     auditRetentionDays: config.auditRetentionDays,
     expiryThresholdsDays: config.expiryThresholdsDays,
     apiKeysEnabled: config.apiKeysEnabled,
     apiEnvironment: config.demoApiEnvironment,
-    routeScopes: routeScopeMap(routes),
+    routeScopes: routeScopeMap(servedRoutes(config)),
+    accountId,
+    apiCacheSeconds: config.apiCacheSeconds,
   };
 }

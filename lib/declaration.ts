@@ -23,9 +23,12 @@ export type Access =
   | 'kms:encrypt'
   | 'kms:decrypt'
   | 'events:put'
-  | 'secrets:write';
+  | 'secrets:write'
+  | 'apis:get'
+  | 'apis:query'
+  | 'apis:write';
 
-export type TableId = 'keys' | 'counters' | 'audit';
+export type TableId = 'keys' | 'counters' | 'audit' | 'apis';
 
 /**
  * Configuration a function reads besides the resources its access implies; each becomes one
@@ -36,7 +39,9 @@ export type Setting =
   | 'expiryThresholdsDays'
   | 'apiKeysEnabled'
   | 'apiEnvironment'
-  | 'routeScopes';
+  | 'routeScopes'
+  | 'accountId'
+  | 'apiCacheSeconds';
 
 export interface AttributeDeclaration {
   readonly name: string;
@@ -124,6 +129,24 @@ export const tables = {
     },
     ttlAttribute: 'ttl',
   },
+  /**
+   * Registered APIs (docs/protecting-apis.md): `pk` = `API#<name>` for a registration, read by the
+   * authorizer with one GetItem; `MODULE#<module>` for each scope module an API claims (who owns it,
+   * and its scopes), so a key's scopes are checked with one GetItem per module and no two APIs can
+   * define the same scope.
+   */
+  apis: {
+    envVar: 'APIS_TABLE_NAME',
+    partitionKey: { name: 'pk', type: 'S' },
+    indexes: {
+      // Only registrations carry `kind = "api"`: `GET /v1/apis` without a Scan, by name.
+      byKind: {
+        name: 'by_kind',
+        partitionKey: { name: 'kind', type: 'S' },
+        sortKey: { name: 'name', type: 'S' },
+      },
+    },
+  },
 } as const satisfies Record<TableId, TableDeclaration>;
 
 /** One table's declaration, typed for code that treats every table alike (CDK, local tables, IAM). */
@@ -166,6 +189,9 @@ export interface RouteDeclaration {
   readonly fn: FunctionDeclaration;
 }
 
+/** What the built-in registration `default` is made of: the demo routes, their environment, this account. */
+const builtInApi: Setting[] = ['routeScopes', 'apiEnvironment', 'accountId'];
+
 // Every management route answers 503 while the apiKeys.enabled flag is off.
 const management = (name: string, file: string, access: Access[]): FunctionDeclaration => ({
   name,
@@ -176,22 +202,47 @@ const management = (name: string, file: string, access: Access[]): FunctionDecla
 
 /** Management functions: one per operation, so each holds only the grants its operation needs. */
 export const functions = {
-  createKey: management('CreateKey', 'create-key', ['keys:write', 'kms:encrypt']),
+  createKey: management('CreateKey', 'create-key', ['keys:write', 'kms:encrypt', 'apis:get']),
   listKeys: management('ListKeys', 'list-keys', ['keys:query']),
   listScopes: management('ListScopes', 'list-scopes', []),
   getKey: management('GetKey', 'get-key', ['keys:get', 'kms:decrypt']),
-  updateKey: management('UpdateKey', 'update-key', ['keys:get', 'keys:write', 'kms:encrypt', 'kms:decrypt']),
+  updateKey: management('UpdateKey', 'update-key', [
+    'keys:get',
+    'keys:write',
+    'kms:encrypt',
+    'kms:decrypt',
+    'apis:get',
+  ]),
   rotateKey: management('RotateKey', 'rotate-key', ['keys:get', 'keys:write']),
   revokeKey: management('RevokeKey', 'revoke-key', ['keys:get', 'keys:write']),
   getUsage: management('GetKeyUsage', 'get-usage', ['keys:get', 'counters:get']),
   getKeyAudit: management('GetKeyAudit', 'get-key-audit', ['keys:get', 'audit:query']),
   listAudit: management('ListAudit', 'list-audit', ['audit:query']),
+  // The built-in registration is answered from the settings it is made of (docs/protecting-apis.md).
+  listApis: {
+    ...management('ListApis', 'list-apis', ['apis:query']),
+    settings: [...builtInApi, 'apiKeysEnabled'],
+  },
+  getApi: { ...management('GetApi', 'get-api', ['apis:get']), settings: [...builtInApi, 'apiKeysEnabled'] },
+  // The registration, its module claims and its audit entry are one transaction.
+  putApi: {
+    ...management('PutApi', 'put-api', ['apis:get', 'apis:write', 'audit:write']),
+    settings: ['apiKeysEnabled', 'auditRetentionDays', 'accountId'],
+  },
+  // The authorizer's decision for any front door: same access and settings, and no feature flag
+  // (keys keep validating while management is switched off).
+  verifyKey: {
+    name: 'VerifyKey',
+    entry: 'functions/handlers/management/verify-key.ts',
+    access: ['keys:get', 'apis:get', 'counters:write', 'audit:write'],
+    settings: [...builtInApi, 'apiCacheSeconds', 'auditRetentionDays'],
+  },
   demo: { name: 'Demo', entry: 'functions/handlers/demo.ts', access: [] },
   authorizer: {
     name: 'Authorizer',
     entry: 'functions/handlers/authorizer.ts',
-    access: ['keys:get', 'counters:write', 'audit:write'],
-    settings: ['routeScopes', 'apiEnvironment', 'auditRetentionDays'],
+    access: ['keys:get', 'apis:get', 'counters:write', 'audit:write'],
+    settings: [...builtInApi, 'apiCacheSeconds', 'auditRetentionDays'],
     memoryMb: 512,
     timeoutSeconds: 5,
   },
@@ -233,6 +284,10 @@ export const routes: readonly RouteDeclaration[] = [
   { method: 'GET', path: '/v1/api-keys/{id}/usage', auth: iam, fn: functions.getUsage },
   { method: 'GET', path: '/v1/api-keys/{id}/audit', auth: iam, fn: functions.getKeyAudit },
   { method: 'GET', path: '/v1/audit', auth: iam, fn: functions.listAudit },
+  { method: 'GET', path: '/v1/apis', auth: iam, fn: functions.listApis },
+  { method: 'GET', path: '/v1/apis/{api}', auth: iam, fn: functions.getApi },
+  { method: 'PUT', path: '/v1/apis/{api}', auth: iam, fn: functions.putApi },
+  { method: 'POST', path: '/v1/keys/verify', auth: iam, fn: functions.verifyKey },
   { method: 'GET', path: '/demo/agents', auth: scope('agents:read'), fn: functions.demo },
   { method: 'POST', path: '/demo/agents', auth: scope('agents:write'), fn: functions.demo },
   { method: 'POST', path: '/demo/agents/{id}/execute', auth: scope('agents:execute'), fn: functions.demo },
@@ -262,6 +317,14 @@ export const schedules: readonly ScheduleDeclaration[] = [
   { fn: functions.expiryScanner, everyMinutes: 60, localEverySeconds: 30 },
   { fn: functions.rotator, everyMinutes: 60, localEverySeconds: 30 },
 ];
+
+/**
+ * The routes a stack serves: every declared route, without the demo routes (the `latchkey` ones)
+ * when `latchkey:demoRoutes` is off (docs/configuration.md).
+ */
+export function servedRoutes(options: { readonly demoRoutes: boolean }): readonly RouteDeclaration[] {
+  return options.demoRoutes ? routes : routes.filter((r) => r.auth.type !== 'latchkey');
+}
 
 /** `{ "GET /demo/agents": "agents:read", ... }`: what the authorizer needs to know about its API. */
 export type RouteScopeMap = Readonly<Record<string, string>>;

@@ -27,8 +27,12 @@ export interface SettingValues {
   readonly apiKeysEnabled: boolean;
   /** The protected API's environment; `null` admits keys of any environment. */
   readonly apiEnvironment: Environment | null;
-  /** `"METHOD /path"` → scope, for the protected API the authorizer guards. */
+  /** `"METHOD /path"` → scope: the routes of the built-in registration (the demo routes, or none). */
   readonly routeScopes: RouteScopeMap;
+  /** The AWS account Latchkey runs in: the one account the built-in registration admits. */
+  readonly accountId: string;
+  /** How long the authorizer keeps a registration in memory; route-map changes apply within it. */
+  readonly apiCacheSeconds: number;
 }
 
 interface Variable<T> {
@@ -83,6 +87,12 @@ const routeScopes = z.pipe(
   }),
 );
 
+const seconds = z.pipe(
+  z.string().check(z.regex(/^(0|[1-9]\d{0,3})$/, 'must be a whole number of seconds')),
+  z.transform(Number),
+);
+const accountId = z.string().check(z.regex(/^\d{12}$/, 'must be a 12-digit AWS account id'));
+
 /** Every setting's variable: name, parser, and how writers encode it. */
 export const SETTINGS: { readonly [K in Setting]: Variable<SettingValues[K]> } = {
   auditRetentionDays: variable('AUDIT_RETENTION_DAYS', wholeDays, String),
@@ -90,6 +100,8 @@ export const SETTINGS: { readonly [K in Setting]: Variable<SettingValues[K]> } =
   apiKeysEnabled: variable('LATCHKEY_API_KEYS_ENABLED', flag, String),
   apiEnvironment: variable('LATCHKEY_API_ENVIRONMENT', apiEnvironment, (e) => e ?? 'any'),
   routeScopes: variable('LATCHKEY_ROUTE_SCOPES', routeScopes, (m) => JSON.stringify(m)),
+  accountId: variable('LATCHKEY_ACCOUNT_ID', accountId, String),
+  apiCacheSeconds: variable('LATCHKEY_API_CACHE_SECONDS', seconds, String),
 };
 
 /** Resource variables: where a function finds what its access touches. */

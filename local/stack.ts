@@ -9,9 +9,10 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { type LatchkeyConfig, readLocalConfig } from '../lib/config';
-import { functions, routes, type TableId, tables as tableDeclarations } from '../lib/declaration';
+import { functions, servedRoutes, type TableId, tables as tableDeclarations } from '../lib/declaration';
 import {
   generateCredentials,
   type LocalCredentials,
@@ -131,6 +132,30 @@ async function dynamoAnswers(endpoint: string): Promise<boolean> {
   }
 }
 
+/**
+ * The route map of a registered API, read from the registrations table at each request, as the
+ * gateway of the team's own API would route it (docs/protecting-apis.md).
+ */
+function registeredApiLookup(endpoint: string, table: string) {
+  const client = new DynamoDBClient({
+    endpoint,
+    region: REGION,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  const pk = tableDeclarations.apis.partitionKey.name;
+  return {
+    lookup: async (name: string): Promise<Record<string, string> | undefined> => {
+      const out = await client.send(
+        new GetItemCommand({ TableName: table, Key: { [pk]: { S: `API#${name}` } }, ConsistentRead: true }),
+      );
+      return out.Item
+        ? ((unmarshall(out.Item).routes as Record<string, string> | undefined) ?? {})
+        : undefined;
+    },
+    close: () => client.destroy(),
+  };
+}
+
 /** `GET /_local/health`: 200 only while DynamoDB answers. */
 export async function health(dynamoEndpoint: string, tables: Record<string, string>) {
   const up = await dynamoAnswers(dynamoEndpoint);
@@ -224,11 +249,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const lambdas = localLambdas(REGION, log, localRoles(roleKeys));
     const endpoint = dynamoEndpoint;
 
+    const registered = registeredApiLookup(endpoint, tableNames.apis);
+    cleanups.push(() => registered.close());
     const gateway: Gateway = await startGateway({
       port,
       region: REGION,
-      routes,
+      routes: servedRoutes(config),
       authorizer: functions.authorizer,
+      registeredApi: registered.lookup,
+      echo: functions.demo,
       principals: () => credentials,
       lambdas,
       awsServices: [kms, eventBridge, secrets],

@@ -6,7 +6,8 @@
  * Entries copy an explicit allow-list of public fields, so a secret hash, the metadata ciphertext
  * or any attribute added later can never reach the audit trail, an event or a log line by accident.
  */
-import type { ApiKeyItem, ChangeKind, LastChange } from './api-key';
+import type { Actor, ApiKeyItem, ChangeKind, LastChange } from './api-key';
+import type { ApiDefinition } from './api-registration';
 import { type DetailType, type DomainEvent, keyEvent } from './events';
 
 export const AUDIT_EVENT_NAMES = [
@@ -17,6 +18,8 @@ export const AUDIT_EVENT_NAMES = [
   'admin.api_key_rotated',
   'admin.api_key_used',
   'admin.api_key_denied',
+  'admin.api_registered',
+  'admin.api_updated',
 ] as const;
 export type AuditEventName = (typeof AUDIT_EVENT_NAMES)[number];
 
@@ -35,6 +38,8 @@ export interface AuditEntry {
   readonly event_name: AuditEventName;
   readonly key_id?: string;
   readonly key_prefix?: string;
+  /** The registered API an entry is about (API registrations; docs/protecting-apis.md). */
+  readonly api?: string;
   /** The IAM principal for admin changes; the key prefix (or `anonymous`) for denials and use. */
   readonly actor: string;
   readonly organization_id?: string;
@@ -224,6 +229,8 @@ export interface RefusalFacts {
   readonly status: 401 | 403;
   readonly reason: string;
   readonly route: string;
+  /** The registered API the request was for (`default` for Latchkey's own demo routes). */
+  readonly api?: string;
   readonly sourceIp?: string;
   readonly userAgent?: string;
   readonly requestId?: string;
@@ -247,7 +254,7 @@ export function denialEntry(f: RefusalFacts): AuditEntry {
     ...optional('user_agent', f.userAgent),
     ...optional('request_id', f.requestId),
     changes: {},
-    details: { reason: f.reason, status: f.status, route: f.route },
+    details: { reason: f.reason, status: f.status, route: f.route, ...optional('api', f.api) },
     timestamp: f.at.toISOString(),
   };
 }
@@ -277,9 +284,54 @@ export function usedEntry(
   };
 }
 
-/** The audit item's partition: per key, or per source IP when the request named no key. */
-export function auditPartition(entry: Pick<AuditEntry, 'key_id' | 'source_ip'>): string {
-  return entry.key_id ? `KEY#${entry.key_id}` : `IP#${entry.source_ip ?? 'unknown'}`;
+/** Fields of a registration the trail compares, as the API shows them. */
+const REGISTRATION_FIELDS = [
+  'owner',
+  'description',
+  'organization_id',
+  'environment',
+  'accounts',
+  'scopes',
+  'routes',
+] as const;
+
+/**
+ * The entry for registering (`before` absent) or replacing an API registration, written in the same
+ * transaction as the registration itself, so it exists exactly when the change committed.
+ */
+export function registrationEntry(f: {
+  readonly eventId: string;
+  readonly api: string;
+  readonly before: ApiDefinition | undefined;
+  readonly after: ApiDefinition;
+  readonly actor: Actor;
+  readonly at: Date;
+}): AuditEntry {
+  const changes: Record<string, FieldChange> = {};
+  for (const field of REGISTRATION_FIELDS) {
+    const b = f.before?.[field] ?? null;
+    const a = f.after[field] ?? null;
+    if (canonical(b) !== canonical(a)) changes[field] = { before: plain(b), after: plain(a) };
+  }
+  return {
+    event_id: f.eventId,
+    event_name: f.before ? 'admin.api_updated' : 'admin.api_registered',
+    api: f.api,
+    actor: f.actor.principal,
+    organization_id: f.after.organization_id,
+    ...optional('source_ip', f.actor.source_ip),
+    ...optional('user_agent', f.actor.user_agent),
+    ...optional('request_id', f.actor.request_id),
+    changes,
+    details: {},
+    timestamp: f.at.toISOString(),
+  };
+}
+
+/** The audit item's partition: per key, per registered API, or per source IP when a refusal named no key. */
+export function auditPartition(entry: Pick<AuditEntry, 'key_id' | 'api' | 'source_ip'>): string {
+  if (entry.key_id) return `KEY#${entry.key_id}`;
+  return entry.api ? `API#${entry.api}` : `IP#${entry.source_ip ?? 'unknown'}`;
 }
 
 /** Sort key: the timestamp first, so a time range is a key condition and newest-first is the index order. */

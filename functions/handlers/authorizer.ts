@@ -1,33 +1,95 @@
 /**
- * The Latchkey Lambda authorizer (REQUEST type) for API Gateway REST APIs: takes the token from the
- * request, asks `services/authorization.ts` for a decision, audits refusals and counts use, and
- * answers with an IAM policy over exactly the routes the key's scopes grant (docs/authorizer.md).
- * Any failure to decide fails closed (401 via a thrown error). Each invocation emits its outcome and
- * latency as one EMF log line (docs/operations.md) and is traced in X-Ray.
+ * The shared Latchkey Lambda authorizer (docs/authorizer.md), for API Gateway REST APIs (`REQUEST`
+ * authorizer, answered with an IAM policy) and HTTP APIs (payload 2.0, answered with a simple
+ * `{ isAuthorized, context }`), with the same decision for both: it reads the token and the
+ * registered API the request names (stage variables set by the Latchkey constructs), asks
+ * `services/authorization.ts` for a decision, audits refusals and counts use. Any failure to decide
+ * fails closed (401 via a thrown error). Each invocation emits its outcome and latency as one EMF
+ * log line (docs/operations.md) and is traced in X-Ray.
  */
-import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent, Context } from 'aws-lambda';
+import type {
+  APIGatewayAuthorizerResult,
+  APIGatewayRequestAuthorizerEvent,
+  APIGatewayRequestAuthorizerEventV2,
+  APIGatewaySimpleAuthorizerWithContextResult,
+  Context,
+} from 'aws-lambda';
+import { STAGE_VARIABLES, TOKEN_HEADERS, type TokenHeader } from '../../lib/consumer-contract';
+import { DEFAULT_API } from '../domain/api-registration';
 import { grantedResources } from '../domain/authorization';
-import { recordDenial, recordUse } from '../services/access-audit';
+import { type RequestOrigin, recordDenial, recordUse } from '../services/access-audit';
 import { type AccessOutcome, checkAccess } from '../services/authorization';
-import { setting } from '../shared/config';
 import { headerOf } from '../shared/headers';
 import { logger } from '../shared/logger';
 import { recordAuthorization } from '../shared/metrics';
 import { traced } from '../shared/tracer';
 
+type AuthorizerEvent = APIGatewayRequestAuthorizerEvent | APIGatewayRequestAuthorizerEventV2;
+type KeyContext = Record<string, string>;
+type HttpApiResult = APIGatewaySimpleAuthorizerWithContextResult<KeyContext>;
+
+function isHttpApi(event: AuthorizerEvent): event is APIGatewayRequestAuthorizerEventV2 {
+  return (event as APIGatewayRequestAuthorizerEventV2).version === '2.0';
+}
+
+const bearer = (value: string) => /^Bearer\s+(\S+)\s*$/i.exec(value)?.[1];
+
 /**
- * `Authorization: Bearer <token>`, or `X-API-Key: <token>` when there is no Authorization header.
- * An Authorization header always wins, and must be Bearer: with the authorizer cache on, it is the
- * cache key, so a token taken from any other header could be served from someone else's entry.
+ * The token, from the one header the stage names (the one its authorizer cache is keyed on, so a
+ * token from any other header can never be answered from someone else's cache entry). Without that
+ * stage variable (Latchkey's own demo stage): `Authorization: Bearer`, or `X-API-Key` when there is
+ * no Authorization header; an Authorization header always wins and must be Bearer.
  */
-function presentedToken(event: APIGatewayRequestAuthorizerEvent): string | undefined {
-  const auth = headerOf(event.headers, 'authorization');
-  if (auth !== undefined) return /^Bearer\s+(\S+)\s*$/i.exec(auth)?.[1];
-  return headerOf(event.headers, 'x-api-key')?.trim() || undefined;
+function presentedToken(
+  headers: Readonly<Record<string, string | undefined>> | null | undefined,
+  tokenHeader: string | undefined,
+): string | undefined {
+  if (tokenHeader !== undefined && !(TOKEN_HEADERS as readonly string[]).includes(tokenHeader)) {
+    return undefined; // a misconfigured stage admits nobody
+  }
+  const only = tokenHeader as TokenHeader | undefined;
+  const auth = only === 'x-api-key' ? undefined : headerOf(headers, 'authorization');
+  if (auth !== undefined) return bearer(auth);
+  if (only === 'authorization') return undefined;
+  return headerOf(headers, 'x-api-key')?.trim() || undefined;
+}
+
+/** What the decision and the audit need, from either event shape. */
+interface RequestView extends RequestOrigin {
+  readonly token: string | undefined;
+  readonly accountId: string | undefined;
+}
+
+function viewOf(event: AuthorizerEvent): RequestView {
+  const stage = event.stageVariables ?? {};
+  const api = stage[STAGE_VARIABLES.api] || DEFAULT_API;
+  const token = presentedToken(event.headers, stage[STAGE_VARIABLES.tokenHeader]);
+  if (isHttpApi(event)) {
+    const http = event.requestContext?.http;
+    return {
+      token,
+      api,
+      accountId: event.requestContext?.accountId,
+      route: event.routeKey,
+      sourceIp: http?.sourceIp,
+      userAgent: headerOf(event.headers, 'user-agent') ?? http?.userAgent,
+      requestId: event.requestContext?.requestId,
+    };
+  }
+  const identity = event.requestContext?.identity;
+  return {
+    token,
+    api,
+    accountId: event.requestContext?.accountId,
+    route: `${event.httpMethod} ${event.resource}`,
+    sourceIp: identity?.sourceIp,
+    userAgent: headerOf(event.headers, 'user-agent') ?? identity?.userAgent ?? undefined,
+    requestId: event.requestContext?.requestId,
+  };
 }
 
 function unauthorized(): never {
-  // The exact message API Gateway turns into a 401.
+  // The exact message API Gateway turns into a 401 (REST and HTTP APIs alike).
   throw new Error('Unauthorized');
 }
 
@@ -35,7 +97,7 @@ function policy(
   principalId: string,
   effect: 'Allow' | 'Deny',
   resources: string[],
-  context?: Record<string, string>,
+  context?: KeyContext,
 ): APIGatewayAuthorizerResult {
   return {
     principalId,
@@ -47,43 +109,68 @@ function policy(
   };
 }
 
-/** The decision for `event`, and the policy API Gateway gets (none for a 401). */
-export async function authorize(
-  event: APIGatewayRequestAuthorizerEvent,
-  now = new Date(),
-): Promise<AccessOutcome & { result?: APIGatewayAuthorizerResult }> {
-  const outcome = await checkAccess(
-    {
-      token: presentedToken(event),
-      routeKey: `${event.httpMethod} ${event.resource}`,
-      sourceIp: event.requestContext?.identity?.sourceIp,
-    },
-    now,
-  );
+/** What the integration receives as the authorizer context (all values strings). */
+function keyContext(outcome: AccessOutcome): KeyContext | undefined {
   const { decision } = outcome;
-  if (decision.effect === 'unauthorized') return outcome;
-  if (decision.effect === 'deny') {
-    return { ...outcome, result: policy(decision.key.id, 'Deny', [event.methodArn]) };
-  }
+  if (decision.effect !== 'allow') return undefined;
   const k = decision.key;
-  const routeScopes = setting('routeScopes');
   return {
-    ...outcome,
-    result: policy(k.id, 'Allow', grantedResources(event.methodArn, k.scopes, routeScopes), {
-      keyId: k.id,
-      organizationId: k.organization_id,
-      workspaceId: k.workspace_id ?? '',
-      environment: k.environment,
-      keyType: k.key_type,
-      scopes: k.scopes.join(','),
-    }),
+    keyId: k.id,
+    organizationId: k.organization_id,
+    workspaceId: k.workspace_id ?? '',
+    environment: k.environment,
+    keyType: k.key_type,
+    scopes: k.scopes.join(','),
   };
 }
 
+/** API Gateway's answer for a decision; none for a 401. */
+function answer(
+  event: AuthorizerEvent,
+  outcome: AccessOutcome,
+): APIGatewayAuthorizerResult | HttpApiResult | undefined {
+  const { decision } = outcome;
+  if (decision.effect === 'unauthorized') return undefined;
+  const context = keyContext(outcome);
+  if (isHttpApi(event)) {
+    return context ? { isAuthorized: true, context } : { isAuthorized: false, context: {} };
+  }
+  if (decision.effect === 'deny') {
+    return policy(decision.key?.id ?? outcome.token?.id ?? 'anonymous', 'Deny', [event.methodArn]);
+  }
+  const routes = outcome.api?.routes ?? {};
+  return policy(
+    decision.key.id,
+    'Allow',
+    grantedResources(event.methodArn, decision.key.scopes, routes),
+    context,
+  );
+}
+
+/** The decision for `event`, and what API Gateway gets (nothing for a 401). */
+export async function authorize(
+  event: AuthorizerEvent,
+  now = new Date(),
+): Promise<AccessOutcome & { result?: APIGatewayAuthorizerResult | HttpApiResult }> {
+  const view = viewOf(event);
+  const outcome = await checkAccess(
+    {
+      token: view.token,
+      api: view.api,
+      accountId: view.accountId,
+      routeKey: view.route,
+      sourceIp: view.sourceIp,
+    },
+    now,
+  );
+  const result = answer(event, outcome);
+  return result ? { ...outcome, result } : outcome;
+}
+
 async function handle(
-  event: APIGatewayRequestAuthorizerEvent,
+  event: AuthorizerEvent,
   context?: Context,
-): Promise<APIGatewayAuthorizerResult> {
+): Promise<APIGatewayAuthorizerResult | HttpApiResult> {
   if (context) logger.addContext(context);
   const started = performance.now();
   const now = new Date();
@@ -93,7 +180,7 @@ async function handle(
   } catch (error) {
     // Fail closed: a store we cannot read allows nothing.
     logger.error('Authorizer could not decide', { error_name: (error as Error).name });
-    await recordDenial(event, { status: 401, reason: 'store_unavailable' }, now);
+    await recordDenial(viewOf(event), { status: 401, reason: 'store_unavailable' }, now);
     recordAuthorization({ result: 'store_error' }, performance.now() - started);
     return unauthorized();
   }
@@ -102,12 +189,12 @@ async function handle(
     logger.info('Request refused', {
       effect: decision.effect,
       reason: decision.reason,
-      ...('key' in decision ? { key_prefix: decision.key.key_prefix } : {}),
+      ...(decision.effect === 'deny' && decision.key ? { key_prefix: decision.key.key_prefix } : {}),
     });
     // Every refusal is audited (never throws); an allowed request only bumps an in-memory count.
     const status = decision.effect === 'deny' ? 403 : 401;
     await recordDenial(
-      event,
+      viewOf(event),
       { status, reason: decision.reason, token: outcome.token, key: outcome.key },
       now,
     );
@@ -120,4 +207,9 @@ async function handle(
   return result;
 }
 
-export const handler = traced(handle);
+/** One function for both front doors: a REST event gets a policy, an HTTP API event a simple answer. */
+export const handler = traced(handle) as {
+  (event: APIGatewayRequestAuthorizerEventV2, context?: Context): Promise<HttpApiResult>;
+  // Last: what `ReturnType` reads, for callers that only ever pass REST events.
+  (event: APIGatewayRequestAuthorizerEvent, context?: Context): Promise<APIGatewayAuthorizerResult>;
+};

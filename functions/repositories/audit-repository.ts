@@ -27,7 +27,8 @@ export interface AuditItem extends AuditEntry {
   readonly ttl: number;
 }
 
-function toItem(entry: AuditEntry, days = setting('auditRetentionDays')): AuditItem {
+/** The item an entry is stored as (also written inside other repositories' transactions). */
+export function toAuditItem(entry: AuditEntry, days = setting('auditRetentionDays')): AuditItem {
   return {
     ...entry,
     pk: auditPartition(entry),
@@ -45,7 +46,7 @@ export async function putAuditEntry(entry: AuditEntry): Promise<'written' | 'dup
     await dynamodb.send(
       new PutCommand({
         TableName: tableName('audit'),
-        Item: toItem(entry),
+        Item: toAuditItem(entry),
         ConditionExpression: 'attribute_not_exists(#pk)',
         ExpressionAttributeNames: { '#pk': PK },
       }),

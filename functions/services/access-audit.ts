@@ -4,16 +4,25 @@
  * loads only DynamoDB. Never throws: the answer to the caller does not depend on the audit write.
  */
 import { randomUUID } from 'node:crypto';
-import type { APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import type { ApiKeyItem } from '../domain/api-key';
 import { denialEntry, usedEntry } from '../domain/audit';
 import type { ParsedToken } from '../domain/token';
 import { putAuditEntry } from '../repositories/audit-repository';
 import { addAllowedCount, claimMarker, MINUTE_MS, usedMarkerKey } from '../repositories/counters-repository';
-import { headerOf } from '../shared/headers';
 import { logger } from '../shared/logger';
 
 // ---- Authorizer: refusals --------------------------------------------------------------------------
+
+/** Where a refused request came from, whichever front door saw it (REST, HTTP API, verify). */
+export interface RequestOrigin {
+  /** `"<METHOD> <route>"`, or `scope <scope>` for a verify that asked about a scope. */
+  readonly route: string;
+  /** The registered API the request was for. */
+  readonly api: string;
+  readonly sourceIp?: string | undefined;
+  readonly userAgent?: string | undefined;
+  readonly requestId?: string | undefined;
+}
 
 export interface Refusal {
   readonly status: 401 | 403;
@@ -26,23 +35,19 @@ export interface Refusal {
  * Every refusal becomes an `admin.api_key_denied` entry. Never throws: the answer to the caller
  * does not depend on the audit write (fail closed is about reading keys, not about writing audit).
  */
-export async function recordDenial(
-  event: APIGatewayRequestAuthorizerEvent,
-  refusal: Refusal,
-  now: Date,
-): Promise<void> {
+export async function recordDenial(origin: RequestOrigin, refusal: Refusal, now: Date): Promise<void> {
   try {
-    const identity = event.requestContext?.identity;
     await putAuditEntry(
       denialEntry({
         eventId: randomUUID(),
         at: now,
         status: refusal.status,
         reason: refusal.reason,
-        route: `${event.httpMethod} ${event.resource}`,
-        sourceIp: identity?.sourceIp || undefined,
-        userAgent: (headerOf(event.headers, 'user-agent') ?? identity?.userAgent ?? undefined)?.slice(0, 512),
-        requestId: event.requestContext?.requestId || undefined,
+        route: origin.route,
+        api: origin.api,
+        sourceIp: origin.sourceIp || undefined,
+        userAgent: origin.userAgent?.slice(0, 512),
+        requestId: origin.requestId || undefined,
         keyId: refusal.token?.id,
         keyPrefix: refusal.token?.prefix,
         key: refusal.key,

@@ -37,6 +37,7 @@ import {
 } from '../repositories/keys-repository';
 import { decryptMetadata, encryptMetadata } from '../repositories/metadata-cipher';
 import { decodeNextToken, encodeNextToken } from '../shared/pagination';
+import { assertScopesExist } from './api-registry';
 
 export type Clock = () => Date;
 const systemClock: Clock = () => new Date();
@@ -69,6 +70,7 @@ export async function createKey(
       { field: 'key_type', message: 'requires root mode' },
     ]);
   }
+  await assertScopesExist(input.scopes);
   const now = clock();
   const expiresAt =
     input.expires_at ??
@@ -192,6 +194,7 @@ export async function changeKey(
         : [],
     );
     if (misplaced.length) throw new ValidationError('System scopes need a system key.', misplaced);
+    await assertScopesExist(patch.scopes);
     set.scopes = [...patch.scopes];
   }
   setOrRemove('rate_limit', patch.rate_limit);

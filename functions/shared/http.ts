@@ -125,6 +125,11 @@ export interface RouteSchemas<B, Q, P> {
   readonly body?: ZodType<B>;
   readonly query?: ZodType<Q>;
   readonly params?: ZodType<P>;
+  /**
+   * Key validation (`POST /v1/keys/verify`) keeps answering while the `apiKeys.enabled` flag is off,
+   * as existing keys keep working at the authorizer. @default false
+   */
+  readonly validatesKeys?: boolean;
 }
 
 const noQuery = z.object({}).strict();
@@ -156,7 +161,7 @@ export function route<B = undefined, Q = Record<string, never>, P = Record<strin
       },
     })
     .handler(async (event) => {
-      if (!setting('apiKeysEnabled')) {
+      if (!schemas.validatesKeys && !setting('apiKeysEnabled')) {
         throw new ServiceDisabledError('API key management is disabled (apiKeys.enabled = false).');
       }
       const rawBody = readJsonBody(event);

@@ -4,7 +4,12 @@ import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct, type IConstruct } from 'constructs';
-import { ACCESS_GRANTS, METADATA_CONTEXT_KEY, ROTATION_SECRET_PREFIX } from '../access-model';
+import {
+  ACCESS_GRANTS,
+  METADATA_CONTEXT_KEY,
+  ROTATION_SECRET_PREFIX,
+  TABLE_KEY_ACTIONS,
+} from '../access-model';
 import { type Access, indexesOf, type TableId, tableDeclaration } from '../declaration';
 
 export interface AccessResources {
@@ -25,12 +30,6 @@ export interface AccessResources {
    */
   readonly eventBus?: events.IEventBus;
 }
-
-/** What DynamoDB asks KMS for, on the caller's behalf, to read or write a customer-managed-key table. */
-const TABLE_KEY_ACTIONS = {
-  read: ['kms:Decrypt', 'kms:DescribeKey'],
-  write: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'],
-};
 
 function need<T>(value: T | undefined, access: Access, what: string): T {
   if (value === undefined) throw new Error(`Access "${access}" needs ${what} in AccessResources`);
@@ -69,7 +68,7 @@ export function grantAccess(
         if (table.encryptionKey) {
           iam.Grant.addToPrincipal({
             grantee,
-            actions: grant.read ? TABLE_KEY_ACTIONS.read : TABLE_KEY_ACTIONS.write,
+            actions: [...(grant.read ? TABLE_KEY_ACTIONS.read : TABLE_KEY_ACTIONS.write)],
             resourceArns: [table.encryptionKey.keyArn],
             conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${table.env.region}.amazonaws.com` } },
           });

@@ -1,4 +1,4 @@
-import { Validations } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -6,7 +6,7 @@ import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import type { ThrottleConfig } from '../config';
 import { routes as declaredRoutes, type RouteDeclaration } from '../declaration';
-import { addLatchkeyGatewayResponses, type LatchkeyAuthorizer } from './latchkey-authorizer';
+import { addLatchkeyGatewayResponses } from './protected-api';
 
 export interface ManagementApiProps {
   /**
@@ -16,8 +16,17 @@ export interface ManagementApiProps {
   readonly routes?: readonly RouteDeclaration[];
   /** The Lambda function behind each declared function, by `FunctionDeclaration.name`. */
   readonly handlers: Readonly<Record<string, lambda.IFunction>>;
-  /** Guards the routes whose `auth.type` is `latchkey`; its `routeScopes` must cover them. */
-  readonly authorizer: LatchkeyAuthorizer;
+  /**
+   * The shared Latchkey authorizer, which guards the routes whose `auth.type` is `latchkey` (the
+   * demo routes, the built-in registration's route map); required when there are such routes.
+   * @default - none
+   */
+  readonly authorizer?: lambda.IFunction;
+  /**
+   * How long API Gateway caches the authorizer's answer on the demo routes (`latchkey:authorizerCacheTtlSeconds`).
+   * @default Duration.seconds(60)
+   */
+  readonly authorizerCacheTtl?: Duration;
   /**
    * Stage-wide throttling.
    * @default { rateLimit: 100, burstLimit: 200 }
@@ -95,7 +104,11 @@ export class ManagementApi extends Construct {
     });
     addLatchkeyGatewayResponses(this.api);
 
-    for (const route of props.routes ?? declaredRoutes) {
+    const routes = props.routes ?? declaredRoutes;
+    const authorizer = routes.some((r) => r.auth.type === 'latchkey')
+      ? this.demoAuthorizer(props)
+      : undefined;
+    for (const route of routes) {
       const handler = props.handlers[route.fn.name];
       if (!handler) throw new Error(`No handler for ${route.fn.name} (${route.method} ${route.path})`);
       const resource = this.api.root.resourceForPath(route.path);
@@ -106,7 +119,10 @@ export class ManagementApi extends Construct {
           authorizationType: apigateway.AuthorizationType.IAM,
         });
       } else {
-        props.authorizer.protect(resource, route.method, integration);
+        resource.addMethod(route.method, integration, {
+          authorizer,
+          authorizationType: apigateway.AuthorizationType.CUSTOM,
+        });
       }
     }
 
@@ -143,5 +159,35 @@ export class ManagementApi extends Construct {
           'names itself; AWS maintains this managed policy for exactly that role.',
       },
     );
+  }
+
+  /**
+   * The shared authorizer on this API's own protected routes. No stage variable: they are the
+   * built-in registration's, and a token may come in either header (with caching on, API Gateway
+   * needs the Authorization header, which keys the cache with the caller's IP and the route).
+   */
+  private demoAuthorizer(props: ManagementApiProps): apigateway.RequestAuthorizer {
+    if (!props.authorizer) throw new Error('Routes with latchkey auth need the authorizer function');
+    const ttl = props.authorizerCacheTtl ?? Duration.seconds(60);
+    const identitySources =
+      ttl.toSeconds() > 0
+        ? [
+            apigateway.IdentitySource.header('Authorization'),
+            apigateway.IdentitySource.context('identity.sourceIp'),
+            apigateway.IdentitySource.context('httpMethod'),
+            apigateway.IdentitySource.context('resourcePath'),
+          ]
+        : [];
+    const authorizer = new apigateway.RequestAuthorizer(this, 'DemoAuthorizer', {
+      handler: props.authorizer,
+      resultsCacheTtl: ttl,
+      identitySources,
+    });
+    if (identitySources.length === 0) {
+      (authorizer.node.defaultChild as apigateway.CfnAuthorizer).addPropertyDeletionOverride(
+        'IdentitySource',
+      );
+    }
+    return authorizer;
   }
 }

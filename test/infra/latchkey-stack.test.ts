@@ -141,10 +141,10 @@ describe('functions', () => {
     (_, fn) => {
       const variables = resource(functionId(template, fn)).Properties.Environment.Variables;
       const expected = functionEnvironment(fn, {
-        tables: { keys: 'keys', counters: 'counters', audit: 'audit' },
+        tables: { keys: 'keys', counters: 'counters', audit: 'audit', apis: 'apis' },
         kmsKeyId: 'key',
         eventBusName: 'bus',
-        settings: functionSettings(CONFIG_DEFAULTS),
+        settings: functionSettings(CONFIG_DEFAULTS, '000000000000'),
       });
       const runtime = runtimeEnvironment(fn);
       expect(Object.keys(variables).sort()).toEqual(
@@ -155,6 +155,8 @@ describe('functions', () => {
         [tables.keys.envVar]: { Ref: id.keys },
         [tables.counters.envVar]: { Ref: id.counters },
         [tables.audit.envVar]: { Ref: id.audit },
+        [tables.apis.envVar]: { Ref: id.apis },
+        [SETTINGS.accountId.name]: { Ref: 'AWS::AccountId' },
         KMS_KEY_ID: getAtt(id.key as string),
         EVENT_BUS_NAME: { Ref: logicalIdOf(template, 'AWS::Events::EventBus', {}) },
       };

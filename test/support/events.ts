@@ -2,7 +2,9 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEvent, APIGatewayRequestAuthorizerEvent, Context } from 'aws-lambda';
 
-export const ADMIN_ARN = 'arn:aws:iam::123456789012:user/security-admin';
+/** The account of every test event: the API's (authorizer events) and the signing caller's (IAM routes). */
+export const TEST_ACCOUNT = '123456789012';
+export const ADMIN_ARN = `arn:aws:iam::${TEST_ACCOUNT}:user/security-admin`;
 
 export function apiEvent(
   method: string,

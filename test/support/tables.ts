@@ -10,8 +10,12 @@ import { type TableId, tables } from '../../lib/declaration';
 import { localFunctionEnvironment } from '../../local/environment';
 import { DEFAULT_KMS_KEY_ID } from '../../local/stack';
 import { createTables } from '../../local/tables';
+import { TEST_ACCOUNT } from './events';
 
-/** Creates the tables, sets the handlers' environment, and returns `{ KEYS_TABLE_NAME: <name>, ... }`. */
+/**
+ * Creates the tables, sets the handlers' environment, and returns `{ KEYS_TABLE_NAME: <name>, ... }`.
+ * The functions believe they run in `TEST_ACCOUNT`, the account of the test events' APIs.
+ */
 export async function useFreshTables(config: Record<string, unknown> = {}): Promise<Record<string, string>> {
   const client = new DynamoDBClient({});
   try {
@@ -20,6 +24,7 @@ export async function useFreshTables(config: Record<string, unknown> = {}): Prom
     const env = localFunctionEnvironment(
       { tables: names, kmsKeyId: DEFAULT_KMS_KEY_ID, eventBusName: resolved.eventBusName },
       resolved,
+      TEST_ACCOUNT,
     );
     Object.assign(process.env, env.merged);
     return Object.fromEntries(
