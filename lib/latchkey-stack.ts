@@ -122,6 +122,7 @@ export class LatchkeyStack extends Stack {
       handlers: Object.fromEntries(routeFunctions(routes).map((d) => [d.name, fn(d).function])),
       authorizer: this.authorizer.function,
       authorizerCacheTtl: Duration.seconds(config.authorizerCacheTtlSeconds),
+      verifyAccounts: config.consumerAccounts,
       throttle: config.throttle,
       accessLogRetention: logRetention,
       cloudWatchRole: config.apiGatewayCloudWatchRole,

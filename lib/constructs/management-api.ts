@@ -1,5 +1,6 @@
 import { Duration, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
@@ -44,6 +45,13 @@ export interface ManagementApiProps {
    */
   readonly cloudWatchRole?: boolean;
   /**
+   * Other accounts whose IAM principals may call `POST /v1/keys/verify` (services there check keys
+   * themselves): a resource policy admits them on that route alone; their own identity policies
+   * still decide which principals. Callers in this account need no resource policy.
+   * @default - none
+   */
+  readonly verifyAccounts?: readonly string[];
+  /**
    * A REGIONAL WAFv2 web ACL to associate with the stage.
    * @default - none
    */
@@ -72,6 +80,19 @@ export class ManagementApi extends Construct {
       // Callers are AWS workloads and admins in the region; no CloudFront in front.
       endpointConfiguration: { types: [apigateway.EndpointType.REGIONAL] },
       cloudWatchRole: props.cloudWatchRole ?? true,
+      ...(props.verifyAccounts?.length
+        ? {
+            policy: new iam.PolicyDocument({
+              statements: [
+                new iam.PolicyStatement({
+                  principals: props.verifyAccounts.map((a) => new iam.AccountPrincipal(a)),
+                  actions: ['execute-api:Invoke'],
+                  resources: ['execute-api:/*/POST/v1/keys/verify'],
+                }),
+              ],
+            }),
+          }
+        : {}),
       deployOptions: {
         throttlingRateLimit: throttle.rateLimit,
         throttlingBurstLimit: throttle.burstLimit,
