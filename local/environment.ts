@@ -28,7 +28,9 @@ export function localFunctionEnvironment(
   config: LatchkeyConfig,
   accountId: string = LOCAL_ACCOUNT_ID,
 ): LocalFunctionEnvironment {
-  const sources = { ...resources, settings: functionSettings(config, accountId) };
+  // Locally nothing is cached between a change and the next request (as the authorizer's answers
+  // are not): a registration's new route map applies at once (docs/local-stack.md).
+  const sources = { ...resources, settings: { ...functionSettings(config, accountId), apiCacheSeconds: 0 } };
   const byFunction: Record<string, Record<string, string>> = {};
   for (const fn of Object.values(functions) as FunctionDeclaration[]) {
     byFunction[fn.name] = functionEnvironment(fn, sources);

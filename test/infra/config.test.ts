@@ -34,8 +34,14 @@ it('parses values given as strings on the command line', () => {
       'latchkey:throttle': '{"rateLimit":5,"burstLimit":10}',
       'latchkey:demoApiEnvironment': 'production',
       'latchkey:eventBusName': 'latchkey-blue',
+      'latchkey:demoRoutes': 'false',
+      'latchkey:consumerAccounts': '["222222222222"]',
+      'latchkey:alarmTopicArn': 'arn:aws:sns:eu-west-1:111111111111:alarms',
     }),
   ).toMatchObject({
+    demoRoutes: false,
+    consumerAccounts: ['222222222222'],
+    alarmTopicArn: 'arn:aws:sns:eu-west-1:111111111111:alarms',
     authorizerCacheTtlSeconds: 0,
     apiKeysEnabled: false,
     expiryThresholdsDays: [30, 1],
@@ -60,6 +66,12 @@ it.each([
   ['logRetentionDays', 42],
   ['eventBusName', 'no spaces'],
   ['webAclArn', 'arn:aws:s3:::bucket'],
+  ['demoRoutes', 'sometimes'],
+  ['apiCacheSeconds', 301],
+  ['consumerAccounts', ['12345']],
+  ['consumerAccounts', '222222222222'],
+  ['parameterPrefix', 'latchkey'],
+  ['alarmTopicArn', 'arn:aws:sqs:eu-west-1:111111111111:queue'],
 ])('refuses latchkey:%s = %j, naming the key', (key, value) => {
   expect(() => config({ [`latchkey:${key}`]: value })).toThrow(`latchkey:${key}`);
 });
@@ -104,6 +116,9 @@ describe('one change in cdk.json reaches AWS and the local stack alike', () => {
         const variable = SETTINGS[setting].name;
         // The account is where each runs: the deployment's own on AWS, the local stack's locally.
         if (setting === 'accountId') expect(deployed[variable]).toEqual({ Ref: 'AWS::AccountId' });
+        // The local stack caches nothing, registrations included (docs/local-stack.md).
+        else if (setting === 'apiCacheSeconds')
+          expect([deployed[variable], mine[variable]]).toEqual(['30', '0']);
         else expect(deployed[variable]).toBe(mine[variable]);
       }
     },

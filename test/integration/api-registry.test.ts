@@ -182,6 +182,8 @@ describe('registering an API', () => {
   });
 
   it('lets the authorizer see a change once its cache time has passed, not before', async () => {
+    // As on AWS (the local stack caches nothing): the default, 30 s.
+    process.env.LATCHKEY_API_CACHE_SECONDS = '30';
     await put('cached', definition('cached'));
     const t0 = Date.now();
     expect((await resolveApi('cached', t0))?.routes).toHaveProperty('GET /cached');

@@ -22,16 +22,34 @@ let tables: string[];
 const fixtureIds: string[] = [];
 /** next_tokens the API really issued, so the fuzzer also resumes real listings. */
 const issuedTokens: string[] = [];
+/** Tokens of the fixture keys, so verify also meets real keys. */
+const issuedKeys: string[] = [];
 
 beforeAll(async () => {
   stack = await startTestStack();
-  tables = [stack.tables.KEYS_TABLE_NAME as string, stack.tables.AUDIT_TABLE_NAME as string];
+  tables = [
+    stack.tables.KEYS_TABLE_NAME as string,
+    stack.tables.AUDIT_TABLE_NAME as string,
+    stack.tables.APIS_TABLE_NAME as string,
+  ];
+  // A registered API with scopes of its own, so keys, verify and the registration routes meet one.
+  const registered = await call('PUT', '/v1/apis/{api}', {
+    params: { api: 'fuzz-api' },
+    body: {
+      owner: 'fuzzers',
+      scopes: [{ scope: 'fuzz-api:read', description: 'Read', risk_level: 'low' }],
+      routes: { 'GET /things/{id}': 'fuzz-api:read' },
+    },
+  });
+  if (registered.status !== 201)
+    throw new Error(`fixture API not registered: ${JSON.stringify(registered.body)}`);
   const make = async (body: Record<string, unknown>) => {
     const res = await call('POST', '/v1/api-keys', {
       body: { name: 'fuzz', scopes: ['agents:read'], ...body },
     });
     if (res.status !== 201) throw new Error(`fixture not created: ${JSON.stringify(res.body)}`);
     fixtureIds.push(res.body.id);
+    issuedKeys.push(res.body.key);
     return res.body.id as string;
   };
   await make({
@@ -234,6 +252,49 @@ const rotateBody = fc.record(
   { grace_period_seconds: smallInt(0, 604_800), end_previous_grace: lean(fc.boolean(), wild) },
   { requiredKeys: [] },
 );
+const routeKey = lean(
+  fc.constantFrom('GET /things', 'POST /things/{id}', 'GET /{proxy+}', 'DELETE /', 'GET /a/{p+}/b', 'ANY /x'),
+  text,
+);
+const apiScope = lean(fc.constantFrom('fuzzmod:read', 'fuzzmod:admin', 'fuzz-api:read', 'agents:read'), text);
+const putApiBody = fc.record(
+  {
+    owner: displayName,
+    description: lean(fc.constant('an API'), text),
+    organization_id: tenant,
+    environment: lean(fc.constantFrom('production', 'development', null), text),
+    accounts: lean(
+      fc.array(fc.constantFrom('123456789012', '222222222222'), { minLength: 1, maxLength: 3 }),
+      wild,
+    ),
+    scopes: lean(
+      fc.array(
+        fc.record({
+          scope: apiScope,
+          description: lean(fc.constant('does things'), text),
+          risk_level: lean(fc.constantFrom('low', 'critical'), text),
+        }),
+        { maxLength: 3 },
+      ),
+      wild,
+    ),
+    routes: lean(fc.dictionary(routeKey, apiScope, { maxKeys: 4 }), wild),
+  },
+  { requiredKeys: ['owner', 'routes'] },
+);
+const verifyBody = fc.record(
+  {
+    key: lean(
+      fc.nat().map((n) => issuedKeys[n % Math.max(issuedKeys.length, 1)] ?? ''),
+      text,
+    ),
+    api: lean(fc.constantFrom('default', 'fuzz-api', 'nope'), text),
+    route: lean(fc.constantFrom('GET /demo/agents', 'GET /things/{id}', 'POST /things'), text),
+    scope: lean(fc.constantFrom('agents:read', 'fuzz-api:read'), text),
+    source_ip: lean(fc.constantFrom('203.0.113.5', '2001:db8::1'), text),
+  },
+  { requiredKeys: [] },
+);
 const BODIES: Record<string, fc.Arbitrary<Record<string, unknown>>> = {
   'POST /v1/api-keys': lean(
     createBody,
@@ -241,6 +302,8 @@ const BODIES: Record<string, fc.Arbitrary<Record<string, unknown>>> = {
   ),
   'PATCH /v1/api-keys/{id}': patchBody,
   'POST /v1/api-keys/{id}/rotate': rotateBody,
+  'PUT /v1/apis/{api}': putApiBody,
+  'POST /v1/keys/verify': verifyBody,
 };
 
 /** Raw JSON text of an object built from pairs, so keys like `__proto__` and duplicates survive. */
@@ -341,6 +404,7 @@ const QUERY_KEYS: Record<string, string[]> = {
   ],
   'GET /v1/api-keys/{id}/audit': ['limit', 'next_token'],
   'GET /v1/audit': ['organization_id', 'event_name', 'key_id', 'actor', 'from', 'to', 'limit', 'next_token'],
+  'GET /v1/apis': ['limit', 'next_token'],
 };
 
 /**
@@ -362,6 +426,7 @@ function listingKey(
     return { id: keyId, kind: 'api_key', created_sort: createdSort };
   }
   if (routeKey === 'GET /v1/api-keys/{id}/audit') return { pk: `KEY#${id}`, sk };
+  if (routeKey === 'GET /v1/apis') return { pk: 'API#fuzz-api', kind: 'api', name: 'fuzz-api' };
   if (q.key_id) return { pk: `KEY#${q.key_id}`, sk };
   return { pk: `KEY#${keyId}`, sk, organization_id: q.organization_id ?? 'default' };
 }
@@ -430,6 +495,10 @@ const pathId = lean(
     text.map((s) => s.replace(/\p{Cs}/gu, '\ufffd')),
   ),
 );
+const pathApi = lean(
+  fc.constantFrom('fuzz-api', 'default', 'fresh-api', 'nope'),
+  text.map((s) => s.replace(/\p{Cs}/gu, '\ufffd')),
+);
 const contentType = lean(
   fc.constantFrom('application/json', 'application/json; charset=utf-8'),
   fc.constantFrom('text/plain', ''),
@@ -442,21 +511,29 @@ function checkRoute(route: RouteDeclaration, handler: Parameters<typeof invoke>[
   const idAndQuery = (route.path.includes('{id}') ? pathId : fc.constant(undefined)).chain((id) =>
     query(routeKey, id).map((q) => [id, q] as const),
   );
-  return fc.asyncProperty(idAndQuery, rawBody(routeKey), contentType, async ([id, q], body, type) => {
-    const event = apiEvent(route.method, route.path, {
-      ...(id === undefined ? {} : { params: { id } }),
-      ...(q ? { query: q } : {}),
-      ...(body === null ? {} : { rawBody: body, headers: { 'Content-Type': type } }),
-    });
-    const before = await snapshot(tables);
-    const res = await invoke(handler, event);
-    if (res.status >= 500) throw new Error(`${res.status}: ${JSON.stringify(res.body)}`);
-    if (res.status >= 400) {
-      if (!hasErrorShape(res.body)) throw new Error(`no error shape: ${JSON.stringify(res.body)}`);
-      const after = await snapshot(tables);
-      if (after !== before) throw new Error(`a refused request (${res.status}) wrote to a table`);
-    }
-  });
+  const api = route.path.includes('{api}') ? pathApi : fc.constant(undefined);
+  return fc.asyncProperty(
+    idAndQuery,
+    api,
+    rawBody(routeKey),
+    contentType,
+    async ([id, q], name, body, type) => {
+      const event = apiEvent(route.method, route.path, {
+        ...(id === undefined ? {} : { params: { id } }),
+        ...(name === undefined ? {} : { params: { api: name } }),
+        ...(q ? { query: q } : {}),
+        ...(body === null ? {} : { rawBody: body, headers: { 'Content-Type': type } }),
+      });
+      const before = await snapshot(tables);
+      const res = await invoke(handler, event);
+      if (res.status >= 500) throw new Error(`${res.status}: ${JSON.stringify(res.body)}`);
+      if (res.status >= 400) {
+        if (!hasErrorShape(res.body)) throw new Error(`no error shape: ${JSON.stringify(res.body)}`);
+        const after = await snapshot(tables);
+        if (after !== before) throw new Error(`a refused request (${res.status}) wrote to a table`);
+      }
+    },
+  );
 }
 
 describe('every management route, with random input', () => {
