@@ -30,6 +30,8 @@ function event(token: string, method = 'GET', resource = '/demo/agents'): APIGat
     multiValueQueryStringParameters: null,
     stageVariables: null,
     requestContext: {
+      // The local account: the built-in registration admits only APIs of the account Latchkey runs in.
+      accountId: '000000000000',
       identity: { sourceIp: '127.0.0.1' },
     } as APIGatewayRequestAuthorizerEvent['requestContext'],
   };
