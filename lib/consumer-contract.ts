@@ -1,8 +1,9 @@
 /**
  * The contract between a Latchkey deployment and the product teams' stacks that use it
  * (docs/protecting-apis.md): the stage variables the consumer constructs set and the shared
- * authorizer reads, the SSM parameters the Latchkey stack publishes, and the JSON bodies every
- * refusal gets. Pure data: the published package ships it, the handlers and the local stack read it.
+ * authorizer reads, and the SSM parameters the Latchkey stack publishes (the refusals' bodies are
+ * `lib/gateway-responses.ts`). Pure data: the published package ships it, the handlers and the local
+ * stack read it.
  */
 
 /** Stage variables the consumer constructs set on a product team's API stage. */
@@ -30,12 +31,3 @@ export const PARAMETERS = {
 } as const;
 
 export const DEFAULT_PARAMETER_PREFIX = '/latchkey/';
-
-/**
- * The bodies of refused calls, the same wherever the refusal happens: API Gateway REST gateway
- * responses, the local gateway, `latchkey/middleware`. Never a reason (docs/authorizer.md).
- */
-export const REFUSAL_BODIES = {
-  401: { error: { code: 'unauthorized', message: 'Unauthorized' } },
-  403: { error: { code: 'forbidden', message: 'Forbidden' } },
-} as const;

@@ -17,6 +17,7 @@ export type Access =
   | 'keys:query'
   | 'keys:write'
   | 'counters:get'
+  | 'counters:query'
   | 'counters:write'
   | 'audit:query'
   | 'audit:write'
@@ -41,7 +42,10 @@ export type Setting =
   | 'apiEnvironment'
   | 'routeScopes'
   | 'accountId'
-  | 'apiCacheSeconds';
+  | 'apiCacheSeconds'
+  | 'keyCacheSeconds'
+  | 'sourceIpCoolDown'
+  | 'suspiciousSourceIps';
 
 export interface AttributeDeclaration {
   readonly name: string;
@@ -105,8 +109,10 @@ export const tables = {
     stream: 'NEW_AND_OLD_IMAGES',
   },
   /**
-   * Per-minute use counts and once-only markers (used entries, expiry alerts), apart from the keys so
-   * they never feed the audit stream.
+   * Traffic counters (rate windows, quota periods, per-minute and per-hour use, last use, junk per
+   * source IP), pending `ApiKeySuspicious` notices and once-only markers (used entries, expiry
+   * alerts), apart from the keys so they never feed the audit stream. Layout:
+   * `functions/repositories/counters-repository.ts`.
    */
   counters: {
     envVar: 'COUNTERS_TABLE_NAME',
@@ -192,6 +198,16 @@ export interface RouteDeclaration {
 /** What the built-in registration `default` is made of: the demo routes, their environment, this account. */
 const builtInApi: Setting[] = ['routeScopes', 'apiEnvironment', 'accountId'];
 
+/** What a decision reads (the authorizer's, and verify's, which must decide alike). */
+const decisionSettings: Setting[] = [
+  ...builtInApi,
+  'apiCacheSeconds',
+  'auditRetentionDays',
+  'keyCacheSeconds',
+  'sourceIpCoolDown',
+  'suspiciousSourceIps',
+];
+
 // Every management route answers 503 while the apiKeys.enabled flag is off.
 const management = (name: string, file: string, access: Access[]): FunctionDeclaration => ({
   name,
@@ -203,19 +219,22 @@ const management = (name: string, file: string, access: Access[]): FunctionDecla
 /** Management functions: one per operation, so each holds only the grants its operation needs. */
 export const functions = {
   createKey: management('CreateKey', 'create-key', ['keys:write', 'kms:encrypt', 'apis:get']),
-  listKeys: management('ListKeys', 'list-keys', ['keys:query']),
+  // Every function that answers with a key record reads its live use (last use, quota left):
+  // `counters:query`, one small Query per key (docs/management-api.md).
+  listKeys: management('ListKeys', 'list-keys', ['keys:query', 'counters:query']),
   listScopes: management('ListScopes', 'list-scopes', []),
-  getKey: management('GetKey', 'get-key', ['keys:get', 'kms:decrypt']),
+  getKey: management('GetKey', 'get-key', ['keys:get', 'kms:decrypt', 'counters:query']),
   updateKey: management('UpdateKey', 'update-key', [
     'keys:get',
     'keys:write',
     'kms:encrypt',
     'kms:decrypt',
+    'counters:query',
     'apis:get',
   ]),
-  rotateKey: management('RotateKey', 'rotate-key', ['keys:get', 'keys:write']),
-  revokeKey: management('RevokeKey', 'revoke-key', ['keys:get', 'keys:write']),
-  getUsage: management('GetKeyUsage', 'get-usage', ['keys:get', 'counters:get']),
+  rotateKey: management('RotateKey', 'rotate-key', ['keys:get', 'keys:write', 'counters:query']),
+  revokeKey: management('RevokeKey', 'revoke-key', ['keys:get', 'keys:write', 'counters:query']),
+  getUsage: management('GetKeyUsage', 'get-usage', ['keys:get', 'counters:query']),
   getKeyAudit: management('GetKeyAudit', 'get-key-audit', ['keys:get', 'audit:query']),
   listAudit: management('ListAudit', 'list-audit', ['audit:query']),
   // The built-in registration is answered from the settings it is made of (docs/protecting-apis.md).
@@ -235,14 +254,14 @@ export const functions = {
     name: 'VerifyKey',
     entry: 'functions/handlers/management/verify-key.ts',
     access: ['keys:get', 'apis:get', 'counters:write', 'audit:write'],
-    settings: [...builtInApi, 'apiCacheSeconds', 'auditRetentionDays'],
+    settings: decisionSettings,
   },
   demo: { name: 'Demo', entry: 'functions/handlers/demo.ts', access: [] },
   authorizer: {
     name: 'Authorizer',
     entry: 'functions/handlers/authorizer.ts',
     access: ['keys:get', 'apis:get', 'counters:write', 'audit:write'],
-    settings: [...builtInApi, 'apiCacheSeconds', 'auditRetentionDays'],
+    settings: decisionSettings,
     memoryMb: 512,
     timeoutSeconds: 5,
   },
@@ -259,6 +278,15 @@ export const functions = {
     access: ['keys:query', 'counters:write', 'events:put'],
     settings: ['expiryThresholdsDays'],
     timeoutSeconds: 300,
+  },
+  suspicionNotifier: {
+    name: 'SuspicionNotifier',
+    entry: 'functions/handlers/suspicion-notifier.ts',
+    // The authorizer notes suspicious keys in the counters table; this turns each note into an
+    // audit entry and an ApiKeySuspicious event (the authorizer bundles no EventBridge client).
+    access: ['counters:query', 'counters:write', 'audit:write', 'events:put'],
+    settings: ['auditRetentionDays'],
+    timeoutSeconds: 60,
   },
   rotator: {
     name: 'Rotator',
@@ -316,6 +344,7 @@ export interface ScheduleDeclaration {
 export const schedules: readonly ScheduleDeclaration[] = [
   { fn: functions.expiryScanner, everyMinutes: 60, localEverySeconds: 30 },
   { fn: functions.rotator, everyMinutes: 60, localEverySeconds: 30 },
+  { fn: functions.suspicionNotifier, everyMinutes: 1, localEverySeconds: 5 },
 ];
 
 /**

@@ -33,6 +33,16 @@ export interface SettingValues {
   readonly accountId: string;
   /** How long the authorizer keeps a registration in memory; route-map changes apply within it. */
   readonly apiCacheSeconds: number;
+  /** How long an authorizer instance reuses a key item it read; 0: never. */
+  readonly keyCacheSeconds: number;
+  /** When a source IP presenting invalid tokens is cooled down (docs/authorizer.md). */
+  readonly sourceIpCoolDown: {
+    readonly invalidTokens: number;
+    readonly windowSeconds: number;
+    readonly coolDownSeconds: number;
+  };
+  /** When a key used from many source IPs raises `ApiKeySuspicious` (docs/audit-and-events.md). */
+  readonly suspiciousSourceIps: { readonly distinctIps: number; readonly windowMinutes: number };
 }
 
 interface Variable<T> {
@@ -92,6 +102,28 @@ const seconds = z.pipe(
   z.transform(Number),
 );
 const accountId = z.string().check(z.regex(/^\d{12}$/, 'must be a 12-digit AWS account id'));
+const wholeNumber = z.pipe(
+  z.string().check(z.regex(/^(0|[1-9]\d{0,8})$/, 'must be a whole number')),
+  z.transform(Number),
+);
+/** `"<a>,<b>,..."`: exactly `names.length` whole numbers, read into an object with those names. */
+const numbers = <K extends string>(names: readonly K[]) =>
+  z.pipe(
+    z
+      .string()
+      .check(
+        z.regex(
+          new RegExp(`^(0|[1-9]\\d{0,8})(,(0|[1-9]\\d{0,8})){${names.length - 1}}$`),
+          `must be ${names.length} comma-separated whole numbers: ${names.join(',')}`,
+        ),
+      ),
+    z.transform((s): Record<K, number> => {
+      const values = s.split(',').map(Number);
+      return Object.fromEntries(names.map((n, i) => [n, values[i] ?? 0])) as Record<K, number>;
+    }),
+  );
+const COOL_DOWN_FIELDS = ['invalidTokens', 'windowSeconds', 'coolDownSeconds'] as const;
+const SUSPICION_FIELDS = ['distinctIps', 'windowMinutes'] as const;
 
 /** Every setting's variable: name, parser, and how writers encode it. */
 export const SETTINGS: { readonly [K in Setting]: Variable<SettingValues[K]> } = {
@@ -102,6 +134,13 @@ export const SETTINGS: { readonly [K in Setting]: Variable<SettingValues[K]> } =
   routeScopes: variable('LATCHKEY_ROUTE_SCOPES', routeScopes, (m) => JSON.stringify(m)),
   accountId: variable('LATCHKEY_ACCOUNT_ID', accountId, String),
   apiCacheSeconds: variable('LATCHKEY_API_CACHE_SECONDS', seconds, String),
+  keyCacheSeconds: variable('LATCHKEY_KEY_CACHE_SECONDS', wholeNumber, String),
+  sourceIpCoolDown: variable('LATCHKEY_IP_COOL_DOWN', numbers(COOL_DOWN_FIELDS), (c) =>
+    COOL_DOWN_FIELDS.map((f) => c[f]).join(','),
+  ),
+  suspiciousSourceIps: variable('LATCHKEY_SUSPICIOUS_IPS', numbers(SUSPICION_FIELDS), (c) =>
+    SUSPICION_FIELDS.map((f) => c[f]).join(','),
+  ),
 };
 
 /** Resource variables: where a function finds what its access touches. */

@@ -20,8 +20,9 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { REFUSAL_BODIES, STAGE_VARIABLES } from '../lib/consumer-contract';
+import { STAGE_VARIABLES } from '../lib/consumer-contract';
 import type { FunctionDeclaration, RouteDeclaration } from '../lib/declaration';
+import { type GatewayResponseDeclaration, renderGatewayResponse } from '../lib/gateway-responses';
 import { authorizerEvent, type GatewayRequest, proxyEvent } from './api-events';
 import { runAuthorizer } from './authorize';
 import { type AwsService, dispatchAwsJson } from './aws-json';
@@ -64,6 +65,11 @@ export interface GatewayOptions {
   readonly registeredApi?: (name: string) => Promise<Readonly<Record<string, string>> | undefined>;
   /** What answers a registered API's allowed calls: an echo of the authorizer context (the demo function). */
   readonly echo?: FunctionDeclaration;
+  /**
+   * The API's gateway responses for authorizer refusals (as `addLatchkeyGatewayResponses` sets on
+   * AWS). Default: none, so API Gateway's default bodies.
+   */
+  readonly gatewayResponses?: readonly GatewayResponseDeclaration[];
   readonly log?: (line: string) => void;
 }
 
@@ -93,12 +99,6 @@ const json = (status: number, body: unknown, headers: Record<string, string> = {
 /** API Gateway's own error responses: `{"message": ...}` plus `x-amzn-ErrorType`. */
 const gatewayError = (status: number, errorType: string, message: string | null) =>
   json(status, { message }, { 'x-amzn-errortype': errorType });
-
-/** An authorizer's 401 or 403, with the body the deployed stacks' gateway responses give. */
-const refusal = (status: number, errorType: string, message: string | null) =>
-  status === 401 || status === 403
-    ? json(status, REFUSAL_BODIES[status], { 'x-amzn-errortype': errorType })
-    : gatewayError(status, errorType, message);
 
 /**
  * A registration's routes as the router matches them: literal segments before `{param}` at each
@@ -212,7 +212,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     return gatewayError(502, 'InternalServerErrorException', 'Internal server error');
   }
 
-  /** The shared authorizer, then the integration; refusals with the deployed gateway responses' bodies. */
+  /** The shared authorizer, then the integration; refusals answered with the API's gateway responses. */
   async function authorizeAndInvoke(request: GatewayRequest): Promise<Reply> {
     const outcome = await runAuthorizer(
       options.lambdas,
@@ -220,7 +220,20 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       authorizerEvent(request, options.region),
       log,
     );
-    if (outcome.kind === 'refuse') return refusal(outcome.status, outcome.errorType, outcome.message);
+    if (outcome.kind === 'refuse') {
+      const custom =
+        options.gatewayResponses && outcome.responseType
+          ? renderGatewayResponse(outcome.responseType, outcome.context ?? {}, options.gatewayResponses)
+          : undefined;
+      if (custom) {
+        return {
+          status: custom.status,
+          headers: { ...custom.headers, 'x-amzn-errortype': outcome.errorType },
+          body: custom.body,
+        };
+      }
+      return gatewayError(outcome.status, outcome.errorType, outcome.message);
+    }
     return invokeRoute(request, proxyEvent(request, { authorizer: outcome.context }));
   }
 

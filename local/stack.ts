@@ -13,6 +13,7 @@ import { DynamoDBClient, GetItemCommand, ListTablesCommand } from '@aws-sdk/clie
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { type LatchkeyConfig, readLocalConfig } from '../lib/config';
 import { functions, servedRoutes, type TableId, tables as tableDeclarations } from '../lib/declaration';
+import { LATCHKEY_GATEWAY_RESPONSES } from '../lib/gateway-responses';
 import {
   generateCredentials,
   type LocalCredentials,
@@ -263,6 +264,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       awsServices: [kms, eventBridge, secrets],
       awsCallers: awsCallers({ principals: credentials, operator, roles: lambdas.roles }),
       trustForwardedFor: options.trustForwardedFor === true,
+      // The same answers to refusals as the AWS stack's (lib/gateway-responses.ts).
+      gatewayResponses: LATCHKEY_GATEWAY_RESPONSES,
       log,
       localEndpoints: {
         health: () => health(endpoint, tables),

@@ -67,6 +67,8 @@ export interface VerifyResult {
   readonly organization_id: string | null;
   readonly workspace_id: string | null;
   readonly environment: string | null;
+  /** For `rate_limited`, `quota_exhausted`, `ip_cooling_down`: seconds until a retry can succeed. */
+  readonly retry_after: number | null;
 }
 
 export interface ScopeDefinition {

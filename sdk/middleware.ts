@@ -13,8 +13,9 @@
  */
 import type { MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { type OutcomeCode, outcomeStatus, STORE_UNAVAILABLE } from '../functions/domain/outcomes';
-import { REFUSAL_BODIES, TOKEN_HEADERS, type TokenHeader } from '../lib/consumer-contract';
+import { isTold, type OutcomeCode, outcomeStatus, STORE_UNAVAILABLE } from '../functions/domain/outcomes';
+import { TOKEN_HEADERS, type TokenHeader } from '../lib/consumer-contract';
+import { DENY_CONTEXT, renderGatewayResponse } from '../lib/gateway-responses';
 import type { VerifyRequest, VerifyResult } from './client';
 
 /** What the handler learns about an allowed caller, as `context.latchkey`. */
@@ -65,12 +66,21 @@ export interface Refusal {
   readonly body: string;
 }
 
-function refusal(code: OutcomeCode): Refusal {
+/**
+ * The answer API Gateway's gateway responses give for the same refusal (`lib/gateway-responses.ts`):
+ * the reason and `Retry-After` only where waiting helps, nothing about any other refusal.
+ */
+function refusal(code: OutcomeCode, retryAfter: number | null = null): Refusal {
   const statusCode = outcomeStatus(code) === 403 ? 403 : 401;
+  const told = isTold(code);
+  const rendered = renderGatewayResponse(statusCode === 401 ? 'UNAUTHORIZED' : 'ACCESS_DENIED', {
+    [DENY_CONTEXT.reason]: told ? code : '',
+    [DENY_CONTEXT.retryAfter]: told && retryAfter !== null ? String(retryAfter) : '',
+  });
   return {
     statusCode,
-    headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
-    body: JSON.stringify(REFUSAL_BODIES[statusCode]),
+    headers: { ...rendered?.headers, 'cache-control': 'no-store' },
+    body: rendered?.body ?? '',
   };
 }
 
@@ -104,9 +114,9 @@ export function requireKey<E extends HttpEvent = HttpEvent, R = unknown>(
   if (options.tokenHeader !== undefined && !TOKEN_HEADERS.includes(options.tokenHeader)) {
     throw new Error(`tokenHeader must be one of ${TOKEN_HEADERS.join(', ')}`);
   }
-  const refuse = (code: OutcomeCode, event: E): Refusal => {
+  const refuse = (code: OutcomeCode, event: E, retryAfter: number | null = null): Refusal => {
     options.onRefusal?.(code, event);
-    return refusal(code);
+    return refusal(code, retryAfter);
   };
   return {
     before: async (request) => {
@@ -127,7 +137,7 @@ export function requireKey<E extends HttpEvent = HttpEvent, R = unknown>(
         // Latchkey unreachable, too slow, or refusing this function's call: nothing is allowed.
         return refuse(STORE_UNAVAILABLE, event);
       }
-      if (!result.valid || !result.key_id) return refuse(result.code, event);
+      if (!result.valid || !result.key_id) return refuse(result.code, event, result.retry_after ?? null);
       const verified: VerifiedKey = {
         keyId: result.key_id,
         scopes: result.scopes ?? [],

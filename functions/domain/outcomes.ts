@@ -35,16 +35,29 @@ export type KeyDenyReason = (typeof KEY_DENY_REASONS)[number];
 export const DENY_REASONS = [...API_DENY_REASONS, ...KEY_DENY_REASONS] as const;
 export type DenyReason = (typeof DENY_REASONS)[number];
 
+/**
+ * 403 where waiting helps (docs/authorizer.md#rate-limits-and-quotas): the key's rate limit or
+ * quota, or a source IP cooling down after many invalid tokens. The only reasons a refused caller
+ * is told, with how long to wait. (The same strings as `LIMIT_REASONS` and `COOL_DOWN_REASON`,
+ * repeated here so the published middleware needs nothing else; a unit test holds them equal.)
+ */
+export const TOLD_REASONS = ['rate_limited', 'quota_exhausted', 'ip_cooling_down'] as const;
+export type ToldReason = (typeof TOLD_REASONS)[number];
+
 /** The key store (or the API registrations) could not be read: refused, fail closed (401). */
 export const STORE_UNAVAILABLE = 'store_unavailable';
 
 /** Every code a check can end with. */
-export type OutcomeCode = 'allowed' | UnauthorizedReason | DenyReason | typeof STORE_UNAVAILABLE;
+export type OutcomeCode = 'allowed' | UnauthorizedReason | DenyReason | ToldReason | typeof STORE_UNAVAILABLE;
+
+export function isTold(code: string): code is ToldReason {
+  return (TOLD_REASONS as readonly string[]).includes(code);
+}
 
 /** The HTTP status each code answers with, wherever the check runs. */
 export function outcomeStatus(code: OutcomeCode): 200 | 401 | 403 {
   if (code === 'allowed') return 200;
-  return (DENY_REASONS as readonly string[]).includes(code) ? 403 : 401;
+  return (DENY_REASONS as readonly string[]).includes(code) || isTold(code) ? 403 : 401;
 }
 
 /** Every code, allowed first: the rows of docs/authorizer.md's table. */
@@ -53,4 +66,5 @@ export const OUTCOME_CODES: readonly OutcomeCode[] = [
   ...UNAUTHORIZED_REASONS,
   STORE_UNAVAILABLE,
   ...DENY_REASONS,
+  ...TOLD_REASONS,
 ];

@@ -15,10 +15,13 @@ import type {
   Context,
 } from 'aws-lambda';
 import { STAGE_VARIABLES, TOKEN_HEADERS, type TokenHeader } from '../../lib/consumer-contract';
+import { DENY_CONTEXT } from '../../lib/gateway-responses';
 import { DEFAULT_API } from '../domain/api-registration';
 import { grantedResources } from '../domain/authorization';
+import { isTold } from '../domain/outcomes';
+import { isJunk } from '../domain/source-guard';
 import { type RequestOrigin, recordDenial, recordUse } from '../services/access-audit';
-import { type AccessOutcome, checkAccess } from '../services/authorization';
+import { type AccessDecision, type AccessOutcome, checkAccess } from '../services/authorization';
 import { headerOf } from '../shared/headers';
 import { logger } from '../shared/logger';
 import { recordAuthorization } from '../shared/metrics';
@@ -109,11 +112,26 @@ function policy(
   };
 }
 
+/**
+ * The context of a Deny, which the ACCESS_DENIED gateway response maps into its body and a
+ * `Retry-After` header (`lib/gateway-responses.ts`): empty for every refusal whose reason stays private.
+ */
+function denyContext(decision: AccessDecision & { effect: 'deny' }): KeyContext {
+  // Only where waiting helps does the caller learn the reason, and how long to wait.
+  const told = isTold(decision.reason);
+  const retry = told && 'retryAfterSeconds' in decision ? decision.retryAfterSeconds : undefined;
+  return {
+    [DENY_CONTEXT.reason]: told ? decision.reason : '',
+    [DENY_CONTEXT.retryAfter]: retry === undefined ? '' : String(retry),
+  };
+}
+
 /** What the integration receives as the authorizer context (all values strings). */
 function keyContext(outcome: AccessOutcome): KeyContext | undefined {
   const { decision } = outcome;
   if (decision.effect !== 'allow') return undefined;
   const k = decision.key;
+  const { rate, quota } = outcome.limits ?? {};
   return {
     keyId: k.id,
     organizationId: k.organization_id,
@@ -121,6 +139,15 @@ function keyContext(outcome: AccessOutcome): KeyContext | undefined {
     environment: k.environment,
     keyType: k.key_type,
     scopes: k.scopes.join(','),
+    // Where this request left the key's limits, for a backend that shows them to its caller.
+    ...(rate
+      ? {
+          rateLimit: String(rate.limit),
+          rateLimitRemaining: String(rate.remaining),
+          rateLimitReset: String(Math.ceil(rate.resetAt.getTime() / 1000)),
+        }
+      : {}),
+    ...(quota ? { quotaRemaining: String(quota.remaining) } : {}),
   };
 }
 
@@ -136,7 +163,9 @@ function answer(
     return context ? { isAuthorized: true, context } : { isAuthorized: false, context: {} };
   }
   if (decision.effect === 'deny') {
-    return policy(decision.key?.id ?? outcome.token?.id ?? 'anonymous', 'Deny', [event.methodArn]);
+    // A cooled-down source IP names no key; an API refusal comes before the key is looked at.
+    const principal = decision.key?.id ?? outcome.token?.id ?? 'anonymous';
+    return policy(principal, 'Deny', [event.methodArn], denyContext(decision));
   }
   const routes = outcome.api?.routes ?? {};
   return policy(
@@ -185,22 +214,26 @@ async function handle(
     return unauthorized();
   }
   const { decision, result } = outcome;
+  const view = viewOf(event);
   if (decision.effect !== 'allow') {
-    logger.info('Request refused', {
-      effect: decision.effect,
-      reason: decision.reason,
-      ...(decision.effect === 'deny' && decision.key ? { key_prefix: decision.key.key_prefix } : {}),
-    });
-    // Every refusal is audited (never throws); an allowed request only bumps an in-memory count.
+    // Junk is logged once per source IP and minute, with its count (services/access-audit.ts).
+    if (!isJunk(decision.reason)) {
+      logger.info('Request refused', {
+        effect: decision.effect,
+        reason: decision.reason,
+        ...(decision.effect === 'deny' && decision.key ? { key_prefix: decision.key.key_prefix } : {}),
+      });
+    }
+    // Every refusal is recorded (never throws): junk in memory, a real key's as its own entry.
     const status = decision.effect === 'deny' ? 403 : 401;
     await recordDenial(
-      viewOf(event),
+      view,
       { status, reason: decision.reason, token: outcome.token, key: outcome.key },
       now,
     );
     recordAuthorization({ result: 'refused', reason: decision.reason }, performance.now() - started);
   } else {
-    await recordUse(decision.key, now);
+    await recordUse(decision.key, view.sourceIp || undefined, now);
     recordAuthorization({ result: 'allowed' }, performance.now() - started);
   }
   if (!result) return unauthorized();

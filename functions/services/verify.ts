@@ -38,10 +38,14 @@ export interface VerifyResult {
   readonly organization_id: string | null;
   readonly workspace_id: string | null;
   readonly environment: string | null;
+  /** For `rate_limited`, `quota_exhausted`, `ip_cooling_down`: whole seconds until a retry can succeed. */
+  readonly retry_after: number | null;
 }
 
 function resultOf(code: OutcomeCode, outcome?: AccessOutcome): VerifyResult {
-  const key = outcome?.decision.effect === 'allow' ? outcome.decision.key : undefined;
+  const decision = outcome?.decision;
+  const key = decision?.effect === 'allow' ? decision.key : undefined;
+  const retry = decision && 'retryAfterSeconds' in decision ? decision.retryAfterSeconds : undefined;
   return {
     valid: code === 'allowed',
     code,
@@ -50,6 +54,7 @@ function resultOf(code: OutcomeCode, outcome?: AccessOutcome): VerifyResult {
     organization_id: key?.organization_id ?? null,
     workspace_id: key?.workspace_id ?? null,
     environment: key?.environment ?? null,
+    retry_after: retry ?? null,
   };
 }
 
@@ -86,7 +91,7 @@ export async function verifyKey(
   }
   const { decision } = outcome;
   if (decision.effect === 'allow') {
-    await recordUse(decision.key, now);
+    await recordUse(decision.key, request.source_ip, now);
     return resultOf('allowed', outcome);
   }
   const status = outcomeStatus(decision.reason) as 401 | 403;

@@ -16,11 +16,11 @@ import { Construct } from 'constructs';
 import {
   DEFAULT_PARAMETER_PREFIX,
   PARAMETERS,
-  REFUSAL_BODIES,
   STAGE_VARIABLES,
   TOKEN_HEADERS,
   type TokenHeader,
 } from '../consumer-contract';
+import { LATCHKEY_GATEWAY_RESPONSES } from '../gateway-responses';
 
 export type { TokenHeader };
 
@@ -52,11 +52,19 @@ export interface LatchkeyAuthorizerOptions {
    */
   readonly tokenHeader?: TokenHeader;
   /**
-   * How long API Gateway caches the authorizer's answer (0 to 3600 seconds). This is the revocation
+   * `exact`: API Gateway's authorizer cache is off, so every request reaches the authorizer: rate
+   * limits and quotas count every request and a revocation applies at once. `cached`: answers are
+   * cached for `cacheTtl`; requests answered from the cache are neither counted, limited nor
+   * audited (docs/authorizer.md#caching-limits-and-revocation-delay).
+   * @default 'exact'
+   */
+  readonly limitsEnforcement?: 'exact' | 'cached';
+  /**
+   * How long API Gateway caches the authorizer's answer (0 to 3600 seconds), only with
+   * `limitsEnforcement: 'cached'` (above 0 with `exact` fails the synth). This is the revocation
    * delay on AWS: revoking, disabling or expiring a key, or changing its scopes or IP allowlist,
-   * takes effect on this API within this time, and cached requests are neither counted as use nor
-   * audited. `Duration.seconds(0)` turns caching off: every request is decided at once.
-   * @default Duration.seconds(60)
+   * takes effect on this API within this time.
+   * @default - Duration.seconds(60) with 'cached'; none (0) with 'exact'
    */
   readonly cacheTtl?: Duration;
 }
@@ -84,9 +92,18 @@ function resolve(scope: Construct, options: LatchkeyAuthorizerOptions): Resolved
   if (!(TOKEN_HEADERS as readonly string[]).includes(header)) {
     throw new Error(`tokenHeader must be one of ${TOKEN_HEADERS.join(', ')}; got ${JSON.stringify(header)}`);
   }
-  const ttl = options.cacheTtl ?? Duration.seconds(60);
+  const enforcement = options.limitsEnforcement ?? 'exact';
+  if (enforcement !== 'exact' && enforcement !== 'cached') {
+    throw new Error(`limitsEnforcement must be exact or cached; got ${JSON.stringify(enforcement)}`);
+  }
+  const ttl = options.cacheTtl ?? Duration.seconds(enforcement === 'cached' ? 60 : 0);
   const seconds = ttl.toSeconds();
   if (seconds < 0 || seconds > 3600) throw new Error(`cacheTtl must be 0 to 3600 seconds; got ${seconds}`);
+  if (enforcement === 'exact' && seconds > 0) {
+    throw new Error(
+      "cacheTtl above 0 lets cached answers bypass rate limits and quotas; set limitsEnforcement: 'cached' to accept that",
+    );
+  }
   const functionArn =
     options.authorizerFunctionArn ??
     ssm.StringParameter.valueForStringParameter(
@@ -108,17 +125,21 @@ function resolve(scope: Construct, options: LatchkeyAuthorizerOptions): Resolved
   };
 }
 
-/** Gives `api` Latchkey's JSON bodies for the 401 and 403 API Gateway answers for the authorizer. */
+/**
+ * Gives `api` Latchkey's answers for the refusals API Gateway answers itself (`lib/gateway-responses.ts`,
+ * docs/authorizer.md): JSON error bodies instead of `{"message": ...}`, and on a 403 the refusal's
+ * `reason` and a `Retry-After` header when waiting helps (rate limit, quota, cool-down). Never the
+ * reason of any other refusal.
+ */
 export function addLatchkeyGatewayResponses(api: apigateway.RestApiBase): void {
-  const responses = [
-    { id: 'Unauthorized', type: apigateway.ResponseType.UNAUTHORIZED, status: 401 },
-    { id: 'AccessDenied', type: apigateway.ResponseType.ACCESS_DENIED, status: 403 },
-  ] as const;
-  for (const r of responses) {
-    api.addGatewayResponse(r.id, {
-      type: r.type,
-      statusCode: String(r.status),
-      templates: { 'application/json': JSON.stringify(REFUSAL_BODIES[r.status]) },
+  for (const r of LATCHKEY_GATEWAY_RESPONSES) {
+    api.addGatewayResponse(r.type === 'UNAUTHORIZED' ? 'Unauthorized' : 'AccessDenied', {
+      type: apigateway.ResponseType.of(r.type),
+      statusCode: String(r.statusCode),
+      responseHeaders: Object.fromEntries(
+        Object.entries(r.headers).map(([header, key]) => [header, `context.authorizer.${key}`]),
+      ),
+      templates: { 'application/json': r.template },
     });
   }
 }

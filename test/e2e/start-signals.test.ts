@@ -35,8 +35,22 @@ async function ownFreePort(): Promise<number> {
   }
 }
 
-/** Starts the stack in its own process group (so the test can check the whole group is gone). */
+/**
+ * Starts the stack in its own process group (so the test can check the whole group is gone). A free
+ * port can be taken by another process (another test worker) before the stack binds it; the stack
+ * then refuses to start, as it should, and this tries again on other ports.
+ */
 async function start(command: string, args: readonly string[]): Promise<Started> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(command, args);
+    } catch (error) {
+      if (attempt >= 3 || !/is already in use/.test(String(error))) throw error;
+    }
+  }
+}
+
+async function startOnce(command: string, args: readonly string[]): Promise<Started> {
   const [port, dynamoPort] = [await ownFreePort(), await ownFreePort()];
   const dataDir = mkdtempSync(join(tmpdir(), 'latchkey-signals-'));
   const child = spawn(command, args, {

@@ -15,6 +15,7 @@ import { join, resolve } from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
 import { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { PARAMETERS, STAGE_VARIABLES } from '../../lib/consumer-contract';
+import { LATCHKEY_GATEWAY_RESPONSES } from '../../lib/gateway-responses';
 import { LatchkeyStack } from '../../lib/latchkey-stack';
 import { testApp } from './helpers';
 
@@ -32,6 +33,9 @@ function run(command: string, args: string[], cwd: string, env: Record<string, s
   }
   return out.stdout;
 }
+
+/** The body Latchkey's gateway responses give (lib/gateway-responses.ts), shared with the local gateway. */
+const templateOf = (type: string) => LATCHKEY_GATEWAY_RESPONSES.find((r) => r.type === type)?.template;
 
 let work: string;
 let app: string;
@@ -123,16 +127,13 @@ describe.each(stacks)('$name', ({ name, arn }) => {
     expect(read).toEqual(arn === 'ssm' ? [`/latchkey/${PARAMETERS.authorizerFunctionArn}`] : []);
   });
 
-  it('REST API: a REQUEST authorizer on the shared function, cached on the Authorization header, IP and route', () => {
+  it('REST API: a REQUEST authorizer on the shared function, uncached (exact limits, the default)', () => {
     const authorizers = Object.values(t().findResources('AWS::ApiGateway::Authorizer'));
     expect(authorizers).toHaveLength(1);
     const props = authorizers[0]?.Properties;
-    expect(props).toMatchObject({
-      Type: 'REQUEST',
-      AuthorizerResultTtlInSeconds: 60,
-      IdentitySource:
-        'method.request.header.Authorization,context.identity.sourceIp,context.httpMethod,context.resourcePath',
-    });
+    expect(props).toMatchObject({ Type: 'REQUEST', AuthorizerResultTtlInSeconds: 0 });
+    // No identity source: every request reaches the authorizer, with either header.
+    expect(props.IdentitySource).toBeUndefined();
     expect(arnIn(props.AuthorizerUri)).toBe(true);
   });
 
@@ -149,12 +150,13 @@ describe.each(stacks)('$name', ({ name, arn }) => {
     t().hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
       ResponseType: 'UNAUTHORIZED',
       StatusCode: '401',
-      ResponseTemplates: { 'application/json': '{"error":{"code":"unauthorized","message":"Unauthorized"}}' },
+      ResponseTemplates: { 'application/json': templateOf('UNAUTHORIZED') },
     });
     t().hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
       ResponseType: 'ACCESS_DENIED',
       StatusCode: '403',
-      ResponseTemplates: { 'application/json': '{"error":{"code":"forbidden","message":"Forbidden"}}' },
+      ResponseTemplates: { 'application/json': templateOf('ACCESS_DENIED') },
+      ResponseParameters: { 'gatewayresponse.header.Retry-After': 'context.authorizer.retryAfter' },
     });
   });
 

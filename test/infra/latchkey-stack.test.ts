@@ -232,12 +232,11 @@ describe('REST API', () => {
     }
   });
 
-  it('has a REQUEST authorizer cached 60 s per Authorization header and source IP', () => {
+  it('has a REQUEST authorizer with API Gateway’s cache off by default, so limits count every request', () => {
     template.hasResourceProperties('AWS::ApiGateway::Authorizer', {
       Type: 'REQUEST',
-      AuthorizerResultTtlInSeconds: 60,
-      IdentitySource:
-        'method.request.header.Authorization,context.identity.sourceIp,context.httpMethod,context.resourcePath',
+      AuthorizerResultTtlInSeconds: 0,
+      IdentitySource: Match.absent(),
       AuthorizerUri: Match.objectLike({
         'Fn::Join': Match.arrayWith([Match.arrayWith([getAtt(functionId(template, functions.authorizer))])]),
       }),
@@ -286,7 +285,26 @@ describe('REST API', () => {
       ResponseType: type,
       StatusCode: status,
       ResponseTemplates: {
-        'application/json': Match.serializedJson({ error: { code, message: Match.anyValue() } }),
+        'application/json': Match.serializedJson(
+          Match.objectLike({ error: Match.objectLike({ code, message: Match.anyValue() }) }),
+        ),
+      },
+    });
+  });
+
+  it('maps a Deny’s context into the 403: the reason when waiting helps, and Retry-After', () => {
+    template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: 'ACCESS_DENIED',
+      ResponseParameters: { 'gatewayresponse.header.Retry-After': 'context.authorizer.retryAfter' },
+      ResponseTemplates: {
+        'application/json': Match.serializedJson({
+          error: {
+            code: 'forbidden',
+            message: 'Forbidden',
+            reason: '$context.authorizer.reason',
+            retry_after: '$context.authorizer.retryAfter',
+          },
+        }),
       },
     });
   });
@@ -466,6 +484,25 @@ describe('least privilege', () => {
       .filter((fn) => tableActions(fn, 'keys').includes('dynamodb:Query'))
       .map((f) => f.name);
     expect(querying.sort()).toEqual(['ExpiryScanner', 'ListKeys', 'Rotator']);
+  });
+
+  it('lets the authorizer only count on the counters table: no read, no query (live state is read by management)', () => {
+    expect(tableActions(functions.authorizer, 'counters').sort()).toEqual([
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+    ]);
+    const querying = all
+      .filter((fn) => tableActions(fn, 'counters').includes('dynamodb:Query'))
+      .map((f) => f.name);
+    expect(querying.sort()).toEqual([
+      'GetKey',
+      'GetKeyUsage',
+      'ListKeys',
+      'RevokeKey',
+      'RotateKey',
+      'SuspicionNotifier',
+      'UpdateKey',
+    ]);
   });
 
   it('ListKeys cannot write keys', () => {

@@ -32,24 +32,44 @@ function httpStack(props: Partial<LatchkeyHttpApiAuthorizerProps> = {}) {
   return Template.fromStack(stack);
 }
 
-describe('without caching', () => {
+describe('by default, no cache (exact limits, revocation at once)', () => {
   it('REST: no identity source, so every request reaches the authorizer (and its refusals are audited)', () => {
-    restStack({ cacheTtl: Duration.seconds(0) }).hasResourceProperties('AWS::ApiGateway::Authorizer', {
+    restStack().hasResourceProperties('AWS::ApiGateway::Authorizer', {
       AuthorizerResultTtlInSeconds: 0,
       IdentitySource: Match.absent(),
     });
   });
 
   it('HTTP API: the same', () => {
-    httpStack({ cacheTtl: Duration.seconds(0) }).hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+    httpStack().hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
       AuthorizerResultTtlInSeconds: 0,
       IdentitySource: Match.absent(),
     });
   });
 });
 
+describe('cached when limits may be approximate', () => {
+  it('REST: 60 s by default, keyed on the token header, the source IP and the route', () => {
+    restStack({ limitsEnforcement: 'cached' }).hasResourceProperties('AWS::ApiGateway::Authorizer', {
+      AuthorizerResultTtlInSeconds: 60,
+      IdentitySource:
+        'method.request.header.Authorization,context.identity.sourceIp,context.httpMethod,context.resourcePath',
+    });
+  });
+
+  it('HTTP API: keyed on the token header, the source IP and the route key', () => {
+    httpStack({ limitsEnforcement: 'cached', cacheTtl: Duration.seconds(120) }).hasResourceProperties(
+      'AWS::ApiGatewayV2::Authorizer',
+      {
+        AuthorizerResultTtlInSeconds: 120,
+        IdentitySource: ['$request.header.Authorization', '$context.identity.sourceIp', '$context.routeKey'],
+      },
+    );
+  });
+});
+
 it('keys the REST cache on X-API-Key when that is the token header, and tells the authorizer so', () => {
-  const t = restStack({ tokenHeader: 'x-api-key' });
+  const t = restStack({ tokenHeader: 'x-api-key', limitsEnforcement: 'cached' });
   t.hasResourceProperties('AWS::ApiGateway::Authorizer', {
     IdentitySource:
       'method.request.header.X-API-Key,context.identity.sourceIp,context.httpMethod,context.resourcePath',
@@ -89,7 +109,16 @@ describe('refuses at synth', () => {
   it.each([
     ['an api that is not a registration name', { api: 'Orders API' }, 'api must be'],
     ['an unknown token header', { tokenHeader: 'cookie' as never }, 'tokenHeader must be'],
-    ['a cache longer than API Gateway allows', { cacheTtl: Duration.hours(2) }, 'cacheTtl must be'],
+    [
+      'a cache longer than API Gateway allows',
+      { limitsEnforcement: 'cached' as const, cacheTtl: Duration.hours(2) },
+      'cacheTtl must be',
+    ],
+    [
+      'a cache with exact limits, which cached answers would bypass',
+      { cacheTtl: Duration.seconds(30) },
+      "set limitsEnforcement: 'cached'",
+    ],
   ])('%s', (_what, props, message) => {
     expect(() => restStack(props)).toThrow(message);
     expect(() => httpStack(props)).toThrow(message);

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayRequestAuthorizerEvent, APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
-import { OUTCOME_CODES, type OutcomeCode, outcomeStatus } from '../../functions/domain/outcomes';
+import { isTold, OUTCOME_CODES, type OutcomeCode, outcomeStatus } from '../../functions/domain/outcomes';
 import { formatToken, parseToken } from '../../functions/domain/token';
 import { changeKey, revokeKey, rotateKey } from '../../functions/services/api-keys';
 import { dynamodb } from '../../functions/shared/clients';
@@ -202,6 +202,36 @@ const cases: Case[] = [
     facts: async () => ({ token: await tokenOf(), route: 'POST /demo/agents' }),
   },
   {
+    name: 'a key over its rate limit',
+    code: 'rate_limited',
+    facts: async () => {
+      const token = await tokenOf({ rate_limit: 1, rate_limit_window_seconds: 3600 });
+      // Its one request of the hour, through verify.
+      expect((await verify({ token, route: DEMO })).body.code).toBe('allowed');
+      return { token, route: DEMO };
+    },
+  },
+  {
+    name: 'a key whose quota is used up',
+    code: 'quota_exhausted',
+    facts: async () => ({
+      token: await tokenOf({ remaining: 0, refill_amount: 10, refill_interval: 3600 }),
+      route: DEMO,
+    }),
+  },
+  {
+    name: 'a source IP cooling down after too many invalid tokens',
+    code: 'ip_cooling_down',
+    facts: async () => {
+      const sourceIp = '203.0.113.99';
+      // The default policy (docs/configuration.md): 20 invalid tokens within a minute.
+      for (let i = 0; i < 20; i++) {
+        await restStatus({ token: 'sk_dev_nonsense', route: DEMO, sourceIp });
+      }
+      return { token: await tokenOf(), route: DEMO, sourceIp };
+    },
+  },
+  {
     name: 'a registered API’s other scope',
     code: 'scope_missing',
     facts: async () => ({
@@ -371,6 +401,9 @@ describe.each(cases.map((c) => [c.name, c] as const))('%s', (_name, c) => {
     expect(seen.http).toEqual({ code: c.code, status });
     expect(seen.verify.status).toBe(200);
     expect(seen.verify.body).toMatchObject({ code: c.code, valid: c.code === 'allowed' });
+    // Only where waiting helps does a refusal say how long (as the gateway response's Retry-After).
+    if (isTold(c.code)) expect(seen.verify.body.retry_after).toEqual(expect.any(Number));
+    else expect(seen.verify.body.retry_after).toBeNull();
     if (c.code === 'allowed') {
       expect(seen.verify.body.key_id).toBe(parseToken(facts.token ?? '')?.id);
       expect(seen.verify.body.scopes).toEqual(expect.any(Array));

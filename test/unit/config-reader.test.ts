@@ -25,6 +25,9 @@ it.each([
   ['LATCHKEY_ROUTE_SCOPES', 'not json'],
   ['LATCHKEY_ACCOUNT_ID', '12345'],
   ['LATCHKEY_API_CACHE_SECONDS', '-1'],
+  ['LATCHKEY_KEY_CACHE_SECONDS', '-1'],
+  ['LATCHKEY_IP_COOL_DOWN', '20,60'],
+  ['LATCHKEY_SUSPICIOUS_IPS', '20,sixty'],
 ])('fails on a malformed %s (%s), naming it', (name, value) => {
   process.env[name] = value;
   const key = (Object.keys(SETTINGS) as (keyof typeof SETTINGS)[]).find((k) => SETTINGS[k].name === name);
@@ -41,6 +44,9 @@ it('reads back exactly what the builder wrote', () => {
     routeScopes: { 'GET /orders': 'orders:read' },
     accountId: '111122223333',
     apiCacheSeconds: 15,
+    keyCacheSeconds: 5,
+    sourceIpCoolDown: { invalidTokens: 7, windowSeconds: 30, coolDownSeconds: 600 },
+    suspiciousSourceIps: { distinctIps: 0, windowMinutes: 15 },
   };
   const written = {
     ...functionEnvironment(functions.authorizer, {
@@ -62,6 +68,9 @@ it('reads back exactly what the builder wrote', () => {
   expect(setting('routeScopes')).toEqual({ 'GET /orders': 'orders:read' });
   expect(setting('accountId')).toBe('111122223333');
   expect(setting('apiCacheSeconds')).toBe(15);
+  expect(setting('keyCacheSeconds')).toBe(5);
+  expect(setting('sourceIpCoolDown')).toEqual({ invalidTokens: 7, windowSeconds: 30, coolDownSeconds: 600 });
+  expect(setting('suspiciousSourceIps')).toEqual({ distinctIps: 0, windowMinutes: 15 });
   expect(tableName('counters')).toBe('c');
   expect(tableName('apis')).toBe('p');
 });

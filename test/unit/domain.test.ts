@@ -11,8 +11,17 @@ import {
 } from '../../functions/domain/authorization';
 import { hashSecret, secretMatches } from '../../functions/domain/hashing';
 import { ipAllowed, isValidCidr, normalizeCidr } from '../../functions/domain/ip-allowlist';
+import {
+  OUTCOME_CODES,
+  outcomeStatus,
+  TOLD_REASONS,
+  UNAUTHORIZED_REASONS,
+} from '../../functions/domain/outcomes';
+import { LIMIT_REASONS } from '../../functions/domain/rate-limit';
 import { catalogEntry, grants, scopeCatalog } from '../../functions/domain/scopes';
+import { COOL_DOWN_REASON } from '../../functions/domain/source-guard';
 import { formatToken, newKeyId, newSecret, parseToken } from '../../functions/domain/token';
+import { REFUSAL_REASONS } from '../../lib/metric-catalog';
 
 describe('hashing', () => {
   it('matches only the secret it was made from', () => {
@@ -287,5 +296,22 @@ describe('protected APIs (docs/protecting-apis.md)', () => {
       effect: 'deny',
       reason: 'scope_missing',
     });
+  });
+});
+
+describe('the one table of outcome codes (docs/authorizer.md)', () => {
+  it('has every reason the authorizer refuses for, plus allowed and store_unavailable', () => {
+    expect([...OUTCOME_CODES].sort()).toEqual(['allowed', 'store_unavailable', ...REFUSAL_REASONS].sort());
+  });
+
+  it('tells the same reasons the limits and the cool-down refuse for, and gives each code one status', () => {
+    expect([...TOLD_REASONS].sort()).toEqual([...LIMIT_REASONS, COOL_DOWN_REASON].sort());
+    for (const code of OUTCOME_CODES) {
+      const status = outcomeStatus(code);
+      if (code === 'allowed') expect(status).toBe(200);
+      else if ((UNAUTHORIZED_REASONS as readonly string[]).includes(code) || code === 'store_unavailable') {
+        expect([code, status]).toEqual([code, 401]);
+      } else expect([code, status]).toEqual([code, 403]);
+    }
   });
 });

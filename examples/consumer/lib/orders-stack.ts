@@ -25,7 +25,8 @@ export class OrdersStack extends Stack {
       code: lambda.Code.fromInline('exports.handler = async () => ({ statusCode: 200, body: "[]" });'),
     });
 
-    // REST API: callers send `Authorization: Bearer <key>`. The route → scope map is in the
+    // REST API: callers send `Authorization: Bearer <key>`; no authorizer cache (the default), so
+    // limits are exact and a revocation applies at once. The route → scope map is in the
     // registration `orders` (registration.json, PUT /v1/apis/orders), not here.
     const rest = new apigateway.RestApi(this, 'OrdersRestApi');
     const restLatchkey = new LatchkeyRestApiAuthorizer(this, 'RestLatchkey', {
@@ -38,12 +39,14 @@ export class OrdersStack extends Stack {
     restLatchkey.protect(list, 'POST', new apigateway.LambdaIntegration(orders));
     restLatchkey.protect(list.addResource('{id}'), 'GET', new apigateway.LambdaIntegration(orders));
 
-    // HTTP API: callers send `X-API-Key: <key>`; answers are cached 5 minutes (revocation delay).
+    // HTTP API: callers send `X-API-Key: <key>`; answers are cached 5 minutes, so a revocation takes
+    // up to 5 minutes here and cached calls are not counted against rate limits or quotas.
     const http = new apigwv2.HttpApi(this, 'OrdersHttpApi');
     const httpLatchkey = new LatchkeyHttpApiAuthorizer(this, 'HttpLatchkey', {
       httpApi: http,
       api: 'orders',
       tokenHeader: 'x-api-key',
+      limitsEnforcement: 'cached',
       cacheTtl: Duration.minutes(5),
       authorizerFunctionArn: props.latchkeyAuthorizerArn,
     });

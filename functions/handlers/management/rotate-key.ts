@@ -3,14 +3,14 @@
  * period. Refused (409 `grace_period_open`) while an earlier grace is still open, unless the body
  * says `end_previous_grace` (docs/key-changes.md).
  */
-import { rotateKey } from '../../services/api-keys';
+import { rotateKeyWithUse } from '../../services/api-keys';
 import { json, route } from '../../shared/http';
 import { keyIdParams, rotateKeyBody } from './schemas';
 
 export const handler = route(
   { params: keyIdParams, body: rotateKeyBody },
   async ({ params, body, actor }) => {
-    const { key, record, previous_key_expires_at } = await rotateKey(params.id, body, actor);
+    const { key, record, previous_key_expires_at } = await rotateKeyWithUse(params.id, body, actor);
     return json(200, { ...record, key, previous_key_expires_at });
   },
 );
