@@ -85,7 +85,11 @@ describe('a registered API through the local gateway', () => {
     async (header) => {
       const res = await callApi('POST', '/orders', readKey, header);
       expect(res.status).toBe(403);
-      expect(res.json()).toEqual({ error: { code: 'forbidden', message: 'Forbidden' } });
+      // The deployed gateway response's body: no reason for a refusal waiting does not fix.
+      expect(res.json()).toEqual({
+        error: { code: 'forbidden', message: 'Forbidden', reason: '', retry_after: '' },
+      });
+      expect(res.headers['retry-after']).toBeUndefined();
     },
   );
 
@@ -173,9 +177,33 @@ describe('a handler behind any front door, with latchkey/client and latchkey/mid
     const wrong = await strict(event({ 'x-api-key': readKey }), context);
     expect(wrong).toMatchObject({
       statusCode: 403,
-      body: '{"error":{"code":"forbidden","message":"Forbidden"}}',
+      body: '{"error":{"code":"forbidden","message":"Forbidden","reason":"","retry_after":""}}',
     });
     expect(codes).toEqual(['scope_missing']);
+  });
+
+  it('tells a rate-limited caller how long to wait, as the gateway response does (403, Retry-After)', async () => {
+    const limited = await signed('POST', '/v1/api-keys', {
+      name: 'limited',
+      scopes: ['orders:read'],
+      environment: 'production',
+      rate_limit: 1,
+      rate_limit_window_seconds: 3600,
+    });
+    const call = () =>
+      handler(client(), 'orders:read')(
+        event({ authorization: `Bearer ${limited.body.key}` }),
+        context,
+      ) as Promise<{
+        statusCode: number;
+        headers?: Record<string, string>;
+        body: string;
+      }>;
+    expect((await call()).statusCode).toBe(200);
+    const res = await call();
+    expect(res.statusCode).toBe(403);
+    expect(JSON.parse(res.body).error).toMatchObject({ code: 'forbidden', reason: 'rate_limited' });
+    expect(Number(res.headers?.['retry-after'])).toBeGreaterThan(0);
   });
 
   it('refuses (401) when the key store is down, and when Latchkey cannot be reached', async () => {
