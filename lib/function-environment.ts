@@ -12,10 +12,12 @@
  * Pure data and zod/mini (small enough for the authorizer's bundle); no CDK import.
  */
 import * as z from 'zod/mini';
+import type { PolicyRule } from '../functions/domain/policy';
 import { ENVIRONMENTS, type Environment } from '../functions/domain/token';
 import { ACCESS_GRANTS } from './access-model';
 import type { FunctionDeclaration, RouteScopeMap, Setting, TableId } from './declaration';
 import { tables } from './declaration';
+import { policyRulesSchema, superAdminsSchema } from './policy-schema';
 
 /** What a setting holds once parsed. */
 export interface SettingValues {
@@ -29,6 +31,10 @@ export interface SettingValues {
   readonly apiEnvironment: Environment | null;
   /** `"METHOD /path"` → scope, for the protected API the authorizer guards. */
   readonly routeScopes: RouteScopeMap;
+  /** Principals (ARNs or patterns) the seed binds as super admins (docs/tenancy.md#seeding). */
+  readonly superAdmins: readonly string[];
+  /** Deploy-wide policy rules, evaluated before each organization's own. */
+  readonly policyRules: readonly PolicyRule[];
 }
 
 interface Variable<T> {
@@ -83,6 +89,25 @@ const routeScopes = z.pipe(
   }),
 );
 
+/** JSON text validated by `schema` (the same schema the deploy configuration was validated with). */
+function jsonOf<T>(schema: z.ZodMiniType<T>, what: string) {
+  return z.pipe(
+    z.string(),
+    z.transform((s, ctx): T => {
+      let value: unknown;
+      try {
+        value = JSON.parse(s);
+      } catch {
+        value = undefined;
+      }
+      const parsed = schema.safeParse(value);
+      if (parsed.success) return parsed.data;
+      ctx.issues.push({ code: 'custom', message: `must be ${what}`, input: s });
+      return z.NEVER;
+    }),
+  );
+}
+
 /** Every setting's variable: name, parser, and how writers encode it. */
 export const SETTINGS: { readonly [K in Setting]: Variable<SettingValues[K]> } = {
   auditRetentionDays: variable('AUDIT_RETENTION_DAYS', wholeDays, String),
@@ -90,6 +115,16 @@ export const SETTINGS: { readonly [K in Setting]: Variable<SettingValues[K]> } =
   apiKeysEnabled: variable('LATCHKEY_API_KEYS_ENABLED', flag, String),
   apiEnvironment: variable('LATCHKEY_API_ENVIRONMENT', apiEnvironment, (e) => e ?? 'any'),
   routeScopes: variable('LATCHKEY_ROUTE_SCOPES', routeScopes, (m) => JSON.stringify(m)),
+  superAdmins: variable(
+    'LATCHKEY_SUPER_ADMINS',
+    jsonOf<readonly string[]>(superAdminsSchema, 'a JSON array of IAM principal ARNs or patterns'),
+    (list) => JSON.stringify(list),
+  ),
+  policyRules: variable(
+    'LATCHKEY_POLICY_RULES',
+    jsonOf<readonly PolicyRule[]>(policyRulesSchema, 'a JSON array of policy rules (docs/tenancy.md)'),
+    (rules) => JSON.stringify(rules),
+  ),
 };
 
 /** Resource variables: where a function finds what its access touches. */

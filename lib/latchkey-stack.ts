@@ -1,4 +1,12 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import {
+  Annotations,
+  CfnCustomResource,
+  CfnOutput,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+} from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -19,6 +27,7 @@ import {
   routeScopeMap,
   routes,
   schedules,
+  seed,
   streamConsumer,
 } from './declaration';
 import { type EnvironmentSources, functionEnvironment } from './function-environment';
@@ -49,6 +58,8 @@ export class LatchkeyStack extends Stack {
   readonly operations: OperationsDashboard;
   /** Every function, by declared name. */
   readonly functions: ReadonlyMap<string, LatchkeyFunction>;
+  /** Runs the admin seed (`lib/declaration.ts` `seed`) on every deploy. */
+  readonly adminSeed: CfnCustomResource;
 
   constructor(scope: Construct, id: string, props: LatchkeyStackProps = {}) {
     super(scope, id, { description: 'Latchkey: API keys for AWS-hosted APIs', ...props });
@@ -123,6 +134,19 @@ export class LatchkeyStack extends Stack {
         every: Duration.minutes(s.everyMinutes),
       })),
     });
+    // The default organization and the first super admins (docs/tenancy.md#seeding), on every
+    // deploy; the list is a property, so changing latchkey:superAdmins runs the seed again.
+    const seeder = fn(seed.fn);
+    this.adminSeed = new CfnCustomResource(this, 'AdminSeed', { serviceToken: seeder.function.functionArn });
+    this.adminSeed.addPropertyOverride('SuperAdmins', config.superAdmins);
+    // Its grants must exist before CloudFormation invokes it.
+    this.adminSeed.node.addDependency(seeder);
+    if (config.superAdmins.length === 0) {
+      Annotations.of(this).addWarningV2(
+        'latchkey:noSuperAdmins',
+        'latchkey:superAdmins is empty: no principal is bound, so every management request is refused until a super admin binding exists (docs/tenancy.md#seeding).',
+      );
+    }
     this.functions = built;
 
     this.operations = new OperationsDashboard(this, 'Operations', {
@@ -152,5 +176,10 @@ export class LatchkeyStack extends Stack {
     output('KeysTableName', this.tables.tables.keys.tableName, 'Keys table');
     output('CountersTableName', this.tables.tables.counters.tableName, 'Usage counters table');
     output('AuditTableName', this.tables.tables.audit.tableName, 'Append-only audit table');
+    output(
+      'AdminTableName',
+      this.tables.tables.admin.tableName,
+      'Organizations, workspaces, bindings, policies',
+    );
   }
 }

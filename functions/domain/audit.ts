@@ -17,6 +17,20 @@ export const AUDIT_EVENT_NAMES = [
   'admin.api_key_rotated',
   'admin.api_key_used',
   'admin.api_key_denied',
+  // Written by the management functions themselves (docs/tenancy.md#audit).
+  'admin.access_denied',
+  'admin.policy_warning',
+  'root_mode.required_for_api_key',
+  'root_mode.opened',
+  'root_mode.closed',
+  'root_mode.expired',
+  'admin.organization_created',
+  'admin.organization_updated',
+  'admin.workspace_created',
+  'admin.workspace_updated',
+  'admin.binding_put',
+  'admin.binding_deleted',
+  'admin.policy_changed',
 ] as const;
 export type AuditEventName = (typeof AUDIT_EVENT_NAMES)[number];
 
@@ -277,9 +291,49 @@ export function usedEntry(
   };
 }
 
-/** The audit item's partition: per key, or per source IP when the request named no key. */
-export function auditPartition(entry: Pick<AuditEntry, 'key_id' | 'source_ip'>): string {
-  return entry.key_id ? `KEY#${entry.key_id}` : `IP#${entry.source_ip ?? 'unknown'}`;
+/**
+ * An entry a management function writes itself (docs/tenancy.md#audit): a refusal, a policy
+ * warning, or a change to an organization, workspace, binding, policy or root mode.
+ */
+export interface AdminFacts {
+  readonly eventId: string;
+  readonly eventName: AuditEventName;
+  readonly at: Date;
+  readonly actor: Pick<LastChange, 'principal' | 'source_ip' | 'user_agent' | 'request_id'>;
+  /** The organization whose feed shows it (`platform` for platform-wide events). */
+  readonly organizationId: string;
+  readonly workspaceId?: string | undefined;
+  readonly key?: Pick<ApiKeyItem, 'id' | 'key_prefix'> | undefined;
+  readonly changes?: Readonly<Record<string, FieldChange>>;
+  readonly details: Readonly<Record<string, unknown>>;
+}
+
+export function adminEntry(f: AdminFacts): AuditEntry {
+  return {
+    event_id: f.eventId,
+    event_name: f.eventName,
+    ...optional('key_id', f.key?.id),
+    ...optional('key_prefix', f.key?.key_prefix),
+    actor: f.actor.principal,
+    organization_id: f.organizationId,
+    ...optional('workspace_id', f.workspaceId),
+    ...optional('source_ip', f.actor.source_ip),
+    ...optional('user_agent', f.actor.user_agent),
+    ...optional('request_id', f.actor.request_id),
+    changes: f.changes ?? {},
+    details: f.details,
+    timestamp: f.at.toISOString(),
+  };
+}
+
+/**
+ * The audit item's partition: per key; else per organization (management entries about no key);
+ * else per source IP (an authorizer refusal that named no key).
+ */
+export function auditPartition(entry: Pick<AuditEntry, 'key_id' | 'source_ip' | 'organization_id'>): string {
+  if (entry.key_id) return `KEY#${entry.key_id}`;
+  if (entry.organization_id) return `ORG#${entry.organization_id}`;
+  return `IP#${entry.source_ip ?? 'unknown'}`;
 }
 
 /** Sort key: the timestamp first, so a time range is a key condition and newest-first is the index order. */

@@ -12,6 +12,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { type IndexDeclaration, tables } from '../../lib/declaration';
+import type { KeyReach } from '../domain/access';
 import type { ApiKeyItem } from '../domain/api-key';
 import { ConflictError } from '../domain/errors';
 import { dynamodb } from '../shared/clients';
@@ -125,15 +126,51 @@ export interface ListFilter {
   readonly scope?: string;
   readonly organization_id?: string;
   readonly workspace_id?: string;
+  /** Only keys the caller may see (docs/tenancy.md#reach); absent: every key. */
+  readonly reach?: KeyReach;
 }
 
 export type ListPage = Page<ApiKeyItem>;
 
-/** Which index serves a list: the narrowest one the filter names; never a Scan. */
+/** The one organization a reach spans, if it spans exactly one. */
+function singleOrganization(reach: KeyReach | undefined): string | undefined {
+  if (!reach || reach.all) return undefined;
+  const orgs = new Set([...reach.organizations, ...reach.workspaces.map((w) => w.organization_id)]);
+  return orgs.size === 1 ? [...orgs][0] : undefined;
+}
+
+/** Which index serves a list: the narrowest one the filter (or the caller's reach) names; never a Scan. */
 function indexFor(filter: ListFilter): { index: IndexDeclaration; value: string } {
   if (filter.workspace_id) return { index: byWorkspace, value: filter.workspace_id };
-  if (filter.organization_id) return { index: byOrganization, value: filter.organization_id };
+  const org = filter.organization_id ?? singleOrganization(filter.reach);
+  if (org) return { index: byOrganization, value: org };
   return { index: byKind, value: 'api_key' };
+}
+
+/** `reach` as a filter expression; nothing readable at all is a filter nothing passes. */
+function reachExpression(reach: KeyReach, names: Record<string, string>, values: Record<string, unknown>) {
+  if (reach.all) return undefined;
+  names['#rorg'] = 'organization_id';
+  const parts: string[] = [];
+  if (reach.organizations.length) {
+    const orgs = reach.organizations.map((o, i) => {
+      values[`:ro${i}`] = o;
+      return `:ro${i}`;
+    });
+    parts.push(`#rorg IN (${orgs.join(', ')})`);
+  }
+  reach.workspaces.forEach((w, i) => {
+    names['#rws'] = 'workspace_id';
+    names['#rkt'] = 'key_type';
+    values[':rkt'] = 'workspace';
+    values[`:rw${i}`] = w.organization_id;
+    const ids = w.workspace_ids.map((id, j) => {
+      values[`:rw${i}_${j}`] = id;
+      return `:rw${i}_${j}`;
+    });
+    parts.push(`(#rorg = :rw${i} AND #rkt = :rkt AND #rws IN (${ids.join(', ')}))`);
+  });
+  return parts.length ? `(${parts.join(' OR ')})` : 'attribute_not_exists(#rorg)';
 }
 
 /** What identifies an item of `index` (a page's `next_token`): the table key and the index key. */
@@ -160,6 +197,8 @@ export async function listKeys(
     values[':org'] = filter.organization_id;
     filters.push('#org = :org');
   }
+  const reach = filter.reach && reachExpression(filter.reach, names, values);
+  if (reach) filters.push(reach);
   if (filter.environment) {
     names['#env'] = 'environment';
     values[':env'] = filter.environment;

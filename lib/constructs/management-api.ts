@@ -1,5 +1,6 @@
 import { Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
@@ -42,9 +43,34 @@ export interface ManagementApiProps {
 }
 
 /**
+ * The REST API's resource policy: for each route declared `mfa`, a Deny unless the caller's
+ * credentials carry MFA. Deny statements only: with `AWS_IAM`, a same-account caller still needs an
+ * identity policy allowing `execute-api:Invoke`, so the policy narrows access and never widens it
+ * (an Allow for `*` here would let any account's principals in). `undefined` when no route needs MFA.
+ */
+export function mfaResourcePolicy(routes: readonly RouteDeclaration[]): iam.PolicyDocument | undefined {
+  const mfa = routes.filter((r) => r.mfa);
+  if (mfa.length === 0) return undefined;
+  return new iam.PolicyDocument({
+    statements: [
+      new iam.PolicyStatement({
+        sid: 'RequireMfa',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['execute-api:Invoke'],
+        resources: mfa.map((r) => `execute-api:/*/${r.method}${r.path.replace(/\{[^}]+\}/g, '*')}`),
+        // Absent (long-term access keys) counts as no MFA.
+        conditions: { BoolIfExists: { 'aws:MultiFactorAuthPresent': 'false' } },
+      }),
+    ],
+  });
+}
+
+/**
  * The REST API: every declared route, SigV4 (`AWS_IAM`) on management routes and the Latchkey
  * authorizer on protected ones; one proxy integration per route. Requests are validated in the
- * handlers, which answer with the docs/management-api.md error shape.
+ * handlers, which answer with the docs/management-api.md error shape. Routes declared `mfa` are
+ * refused by the resource policy unless the caller signed with MFA credentials.
  */
 export class ManagementApi extends Construct {
   readonly api: apigateway.RestApi;
@@ -58,8 +84,11 @@ export class ManagementApi extends Construct {
     });
     const f = apigateway.AccessLogField;
 
+    const routes = props.routes ?? declaredRoutes;
+    const policy = mfaResourcePolicy(routes);
     this.api = new apigateway.RestApi(this, 'Api', {
       description: 'Latchkey: API key management (AWS_IAM) and key-protected demo routes',
+      ...(policy ? { policy } : {}),
       // Callers are AWS workloads and admins in the region; no CloudFront in front.
       endpointConfiguration: { types: [apigateway.EndpointType.REGIONAL] },
       cloudWatchRole: props.cloudWatchRole ?? true,
@@ -95,7 +124,7 @@ export class ManagementApi extends Construct {
     });
     addLatchkeyGatewayResponses(this.api);
 
-    for (const route of props.routes ?? declaredRoutes) {
+    for (const route of routes) {
       const handler = props.handlers[route.fn.name];
       if (!handler) throw new Error(`No handler for ${route.fn.name} (${route.method} ${route.path})`);
       const resource = this.api.root.resourceForPath(route.path);

@@ -10,12 +10,13 @@ export interface LatchkeyTablesProps {
 }
 
 /**
- * Data that must survive a stack deletion: the keys (losing them locks every consumer out) and the
- * audit trail (a security record). Counters hold only TTL'd minute counts and once-only markers
+ * Data that must survive a stack deletion: the keys (losing them locks every consumer out), the
+ * audit trail (a security record) and the admin table (who may manage what: organizations,
+ * bindings, policies). Counters hold only TTL'd minute counts and once-only markers
  * (losing them at worst repeats an expiry alert, with the same event id), so that table goes with
  * the stack.
  */
-const KEEP: Readonly<Record<TableId, boolean>> = { keys: true, audit: true, counters: false };
+const KEEP: Readonly<Record<TableId, boolean>> = { keys: true, audit: true, counters: false, admin: true };
 
 const attribute = (a: AttributeDeclaration): dynamodb.Attribute => ({
   name: a.name,
@@ -61,6 +62,7 @@ export class LatchkeyTables extends Construct {
       keys: build('keys', 'Keys'),
       counters: build('counters', 'Counters'),
       audit: build('audit', 'Audit'),
+      admin: build('admin', 'Admin'),
     };
   }
 

@@ -83,7 +83,7 @@ describe('one change in cdk.json reaches AWS and the local stack alike', () => {
     writeFileSync(file, JSON.stringify({ ...cdkJson, context: { ...cdkJson.context, ...context } }));
     const localConfig = readLocalConfig({}, file);
     local = localFunctionEnvironment(
-      { tables: { keys: 'k', counters: 'c', audit: 'a' }, kmsKeyId: 'key', eventBusName: 'bus' },
+      { tables: { keys: 'k', counters: 'c', audit: 'a', admin: 'd' }, kmsKeyId: 'key', eventBusName: 'bus' },
       localConfig,
     );
   });

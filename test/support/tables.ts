@@ -10,8 +10,12 @@ import { type TableId, tables } from '../../lib/declaration';
 import { localFunctionEnvironment } from '../../local/environment';
 import { DEFAULT_KMS_KEY_ID } from '../../local/stack';
 import { createTables } from '../../local/tables';
+import { seedTestTenancy } from './tenancy';
 
-/** Creates the tables, sets the handlers' environment, and returns `{ KEYS_TABLE_NAME: <name>, ... }`. */
+/**
+ * Creates the tables, sets the handlers' environment, seeds the test tenancy (`tenancy.ts`), and
+ * returns `{ KEYS_TABLE_NAME: <name>, ... }`.
+ */
 export async function useFreshTables(config: Record<string, unknown> = {}): Promise<Record<string, string>> {
   const client = new DynamoDBClient({});
   try {
@@ -22,6 +26,7 @@ export async function useFreshTables(config: Record<string, unknown> = {}): Prom
       resolved,
     );
     Object.assign(process.env, env.merged);
+    await seedTestTenancy();
     return Object.fromEntries(
       (Object.entries(names) as [TableId, string][]).map(([id, name]) => [tables[id].envVar, name]),
     );

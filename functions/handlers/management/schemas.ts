@@ -219,3 +219,6 @@ export const listKeysQuery = z
   .strict();
 
 export const pageQuery = z.object({ limit, next_token: nextToken }).strict();
+
+/** For the tenancy schemas (tenancy-schemas.ts): the same rules for names and ids. */
+export { name as displayName, tenantId };
