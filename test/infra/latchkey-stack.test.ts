@@ -88,8 +88,8 @@ describe('tables (built from the declaration)', () => {
     });
   });
 
-  it('keeps the keys and audit tables (deletion protection, RETAIN)', () => {
-    for (const t of ['keys', 'audit']) {
+  it('keeps the keys, audit and admin tables (deletion protection, RETAIN)', () => {
+    for (const t of ['keys', 'audit', 'admin']) {
       expect(resource(id[t])).toMatchObject({
         Properties: { DeletionProtectionEnabled: true },
         DeletionPolicy: 'Retain',
@@ -102,7 +102,7 @@ describe('tables (built from the declaration)', () => {
     expect(resource(id.keys).Properties.StreamSpecification).toEqual({
       StreamViewType: 'NEW_AND_OLD_IMAGES',
     });
-    for (const t of ['counters', 'audit'])
+    for (const t of ['counters', 'audit', 'admin'])
       expect(resource(id[t]).Properties.StreamSpecification).toBeUndefined();
   });
 });
@@ -135,7 +135,7 @@ describe('functions', () => {
     (_, fn) => {
       const variables = resource(functionId(template, fn)).Properties.Environment.Variables;
       const expected = functionEnvironment(fn, {
-        tables: { keys: 'keys', counters: 'counters', audit: 'audit' },
+        tables: { keys: 'keys', counters: 'counters', audit: 'audit', admin: 'admin' },
         kmsKeyId: 'key',
         eventBusName: 'bus',
         settings: functionSettings(CONFIG_DEFAULTS),
@@ -149,6 +149,7 @@ describe('functions', () => {
         [tables.keys.envVar]: { Ref: id.keys },
         [tables.counters.envVar]: { Ref: id.counters },
         [tables.audit.envVar]: { Ref: id.audit },
+        [tables.admin.envVar]: { Ref: id.admin },
         KMS_KEY_ID: getAtt(id.key as string),
         EVENT_BUS_NAME: { Ref: logicalIdOf(template, 'AWS::Events::EventBus', {}) },
       };
@@ -364,6 +365,53 @@ describe('schedules', () => {
   });
 });
 
+describe('tenancy (docs/tenancy.md)', () => {
+  it('denies the MFA routes to callers without MFA, in the REST API resource policy', () => {
+    const mfaRoutes = routes.filter((r) => r.mfa);
+    expect(mfaRoutes.map((r) => `${r.method} ${r.path}`)).toEqual(['POST /v1/root-mode']);
+    template.hasResourceProperties('AWS::ApiGateway::RestApi', {
+      Policy: {
+        Statement: [
+          {
+            Sid: 'RequireMfa',
+            Effect: 'Deny',
+            Principal: { AWS: '*' },
+            Action: 'execute-api:Invoke',
+            Resource: 'execute-api:/*/POST/v1/root-mode',
+            Condition: { BoolIfExists: { 'aws:MultiFactorAuthPresent': 'false' } },
+          },
+        ],
+      },
+    });
+    // Deny only: the resource policy never grants what IAM identity policies do not.
+    const api = Object.values(template.findResources('AWS::ApiGateway::RestApi'))[0];
+    for (const st of api?.Properties.Policy.Statement ?? []) expect(st.Effect).toBe('Deny');
+  });
+
+  it('seeds the admin table on every deploy through a custom resource backed by SeedAdmin', () => {
+    const seeder = functionId(template, functions.seedAdmin);
+    const [seedId, seedResource] = Object.entries(
+      template.findResources('AWS::CloudFormation::CustomResource'),
+    )[0] ?? ['', undefined];
+    expect(seedResource?.Properties).toEqual({ ServiceToken: getAtt(seeder), SuperAdmins: [] });
+    // Invoked only once its role holds its grants.
+    expect(JSON.stringify(seedResource?.DependsOn)).toContain(seeder.slice(0, 12));
+    expect(seedId).toMatch(/^AdminSeed/);
+  });
+
+  it('passes latchkey:superAdmins to the seed, so changing it seeds again', () => {
+    const admins = ['arn:aws:iam::123456789012:role/SecurityAdmins'];
+    const t = Template.fromStack(
+      new LatchkeyStack(testApp({ context: { 'latchkey:superAdmins': admins } }), 'LatchkeyStack'),
+    );
+    t.hasResourceProperties('AWS::CloudFormation::CustomResource', { SuperAdmins: admins });
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Description: `Latchkey ${functions.seedAdmin.name} (${functions.seedAdmin.entry})`,
+      Environment: { Variables: Match.objectLike({ [SETTINGS.superAdmins.name]: JSON.stringify(admins) }) },
+    });
+  });
+});
+
 describe('event bus and outputs', () => {
   it('names the bus latchkey (docs/audit-and-events.md)', () => {
     template.hasResourceProperties('AWS::Events::EventBus', { Name: 'latchkey' });
@@ -376,6 +424,7 @@ describe('event bus and outputs', () => {
     'KeysTableName',
     'CountersTableName',
     'AuditTableName',
+    'AdminTableName',
   ])('outputs %s', (name) => {
     template.hasOutput(name, { Value: Match.anyValue() });
   });
@@ -383,6 +432,7 @@ describe('event bus and outputs', () => {
   it('outputs the real table names', () => {
     template.hasOutput('AuditTableName', { Value: { Ref: id.audit } });
     template.hasOutput('KeysTableName', { Value: { Ref: id.keys } });
+    template.hasOutput('AdminTableName', { Value: { Ref: id.admin } });
   });
 });
 
@@ -392,12 +442,15 @@ describe('least privilege', () => {
     get: ['dynamodb:GetItem'],
     query: ['dynamodb:Query'],
     write: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+    delete: ['dynamodb:DeleteItem'],
   };
   const EVERY_TABLE_ACTION = [
     'dynamodb:GetItem',
     'dynamodb:Query',
     'dynamodb:PutItem',
     'dynamodb:UpdateItem',
+    'dynamodb:DeleteItem',
+    'dynamodb:ConditionCheckItem',
   ];
 
   /** DynamoDB actions `fn`'s role holds on table `t` (its ARN or its indexes; not its stream). */
@@ -416,15 +469,21 @@ describe('least privilege', () => {
     }
   });
 
-  it('grants no DeleteItem, BatchWriteItem, Scan or dynamodb:* on any table', () => {
+  it('grants DeleteItem only to AdminBindings, only on the admin table (removing a binding)', () => {
+    const deleting = allStatements(template).filter(
+      (s) => s.Effect === 'Allow' && actionsOf(s).includes('dynamodb:DeleteItem'),
+    );
+    expect(deleting.length).toBeGreaterThan(0);
+    for (const s of deleting) {
+      expect(resourcesOf(s).every((r) => refersTo(r, id.admin as string))).toBe(true);
+    }
+    const holders = all.filter((fn) => tableActions(fn, 'admin').includes('dynamodb:DeleteItem'));
+    expect(holders.map((f) => f.name)).toEqual([functions.adminBindings.name]);
+  });
+
+  it('grants no BatchWriteItem, Scan or dynamodb:* on any table', () => {
     const actions = allStatements(template).flatMap(actionsOf);
-    for (const forbidden of [
-      'dynamodb:DeleteItem',
-      'dynamodb:BatchWriteItem',
-      'dynamodb:Scan',
-      'dynamodb:*',
-      '*',
-    ]) {
+    for (const forbidden of ['dynamodb:BatchWriteItem', 'dynamodb:Scan', 'dynamodb:*', '*']) {
       expect(actions).not.toContain(forbidden);
     }
   });
@@ -447,7 +506,11 @@ describe('least privilege', () => {
             .filter((a) => a.startsWith(`${t}:`))
             .flatMap((a) => ACTIONS[a.split(':')[1] as string] ?? [])
             // audit:write is PutItem only.
-            .filter((action) => t !== 'audit' || action !== 'dynamodb:UpdateItem'),
+            .filter((action) => t !== 'audit' || action !== 'dynamodb:UpdateItem')
+            // admin:write also checks a condition on another item (a workspace's organization).
+            .concat(
+              t === 'admin' && fn.access.includes('admin:write') ? ['dynamodb:ConditionCheckItem'] : [],
+            ),
         ),
       ].sort();
       expect([t, granted]).toEqual([t, expected]);
@@ -464,10 +527,11 @@ describe('least privilege', () => {
     expect(querying.sort()).toEqual(['ExpiryScanner', 'ListKeys', 'Rotator']);
   });
 
-  it('ListKeys cannot write keys', () => {
-    const actions = statementsOf(template, functionId(template, functions.listKeys)).flatMap(actionsOf);
-    expect(actions).not.toContain('dynamodb:PutItem');
-    expect(actions).not.toContain('dynamodb:UpdateItem');
+  it('ListKeys cannot write keys (its one write is a refusal to the append-only audit)', () => {
+    const keys = tableActions(functions.listKeys, 'keys');
+    expect(keys).not.toContain('dynamodb:PutItem');
+    expect(keys).not.toContain('dynamodb:UpdateItem');
+    expect(tableActions(functions.listKeys, 'admin').sort()).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
   });
 
   /** KMS calls a function may make itself, i.e. not only through DynamoDB. */
