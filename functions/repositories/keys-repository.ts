@@ -147,30 +147,52 @@ function indexFor(filter: ListFilter): { index: IndexDeclaration; value: string 
   return { index: byKind, value: 'api_key' };
 }
 
-/** `reach` as a filter expression; nothing readable at all is a filter nothing passes. */
-function reachExpression(reach: KeyReach, names: Record<string, string>, values: Record<string, unknown>) {
+/**
+ * `reach` as a filter expression on a query of `index` for `value`; undefined when the query reads
+ * nothing outside the reach anyway. A key attribute of the index cannot appear in a filter, so
+ * terms about it are decided here instead.
+ */
+function reachExpression(
+  reach: KeyReach,
+  index: IndexDeclaration,
+  value: string,
+  names: Record<string, string>,
+  values: Record<string, unknown>,
+): string | undefined {
   if (reach.all) return undefined;
-  names['#rorg'] = 'organization_id';
+  const byOrg = index.partitionKey.name === 'organization_id';
+  const byWs = index.partitionKey.name === 'workspace_id';
+  const name = (placeholder: string, attr: string) => {
+    names[placeholder] = attr;
+    return placeholder;
+  };
+  const value_ = (placeholder: string, v: string) => {
+    values[placeholder] = v;
+    return placeholder;
+  };
   const parts: string[] = [];
-  if (reach.organizations.length) {
-    const orgs = reach.organizations.map((o, i) => {
-      values[`:ro${i}`] = o;
-      return `:ro${i}`;
-    });
-    parts.push(`#rorg IN (${orgs.join(', ')})`);
+  for (const [i, org] of reach.organizations.entries()) {
+    if (byOrg) {
+      if (org === value) return undefined; // the whole partition is in reach
+      continue;
+    }
+    parts.push(`${name('#rorg', 'organization_id')} = ${value_(`:ro${i}`, org)}`);
   }
-  reach.workspaces.forEach((w, i) => {
-    names['#rws'] = 'workspace_id';
-    names['#rkt'] = 'key_type';
-    values[':rkt'] = 'workspace';
-    values[`:rw${i}`] = w.organization_id;
-    const ids = w.workspace_ids.map((id, j) => {
-      values[`:rw${i}_${j}`] = id;
-      return `:rw${i}_${j}`;
-    });
-    parts.push(`(#rorg = :rw${i} AND #rkt = :rkt AND #rws IN (${ids.join(', ')}))`);
-  });
-  return parts.length ? `(${parts.join(' OR ')})` : 'attribute_not_exists(#rorg)';
+  for (const [i, w] of reach.workspaces.entries()) {
+    if (byOrg && w.organization_id !== value) continue;
+    if (byWs && !w.workspace_ids.includes(value)) continue;
+    const terms = [`${name('#rkt', 'key_type')} = ${value_(':rkt', 'workspace')}`];
+    if (!byOrg) terms.push(`${name('#rorg', 'organization_id')} = ${value_(`:rw${i}`, w.organization_id)}`);
+    if (!byWs) {
+      const ids = w.workspace_ids.map((id, j) => value_(`:rw${i}_${j}`, id));
+      terms.push(`${name('#rws', 'workspace_id')} IN (${ids.join(', ')})`);
+    }
+    parts.push(`(${terms.join(' AND ')})`);
+  }
+  // Nothing in reach: a condition no key meets (every key has a prefix).
+  if (parts.length === 0) return `attribute_not_exists(${name('#rnone', 'key_prefix')})`;
+  // DynamoDB refuses redundant parentheses: wrap only a disjunction.
+  return parts.length === 1 ? parts[0] : `(${parts.join(' OR ')})`;
 }
 
 /** What identifies an item of `index` (a page's `next_token`): the table key and the index key. */
@@ -197,7 +219,7 @@ export async function listKeys(
     values[':org'] = filter.organization_id;
     filters.push('#org = :org');
   }
-  const reach = filter.reach && reachExpression(filter.reach, names, values);
+  const reach = filter.reach && reachExpression(filter.reach, index, value, names, values);
   if (reach) filters.push(reach);
   if (filter.environment) {
     names['#env'] = 'environment';

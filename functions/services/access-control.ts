@@ -301,7 +301,7 @@ export async function authorize(
   if (verdict.kind === 'unbound') return refuse(caller, action, resource, unboundRefusal(), now);
   if (verdict.kind === 'hidden') {
     const refusal: Refusal = options.hiddenAsNotFound
-      ? { error: new NotFoundError(options.hiddenAsNotFound), status: 404, refusedBy: 'out_of_reach' }
+      ? { error: new NotFoundError(options.hiddenAsNotFound), status: 404, refusedBy: 'out_of_reach', role }
       : {
           error: new ForbiddenError('This principal has no role here.', [
             {
