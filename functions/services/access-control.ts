@@ -14,6 +14,7 @@ import { randomUUID } from 'node:crypto';
 import {
   type Action,
   type Binding,
+  bindingMatches,
   decideRole,
   type KeyReach,
   keyReach,
@@ -102,7 +103,7 @@ let memo: { key: string; bindings: Promise<Binding[]> } | undefined;
 function bindingsOf(caller: Actor): Promise<Binding[]> {
   const key = `${caller.request_id ?? randomUUID()}\n${caller.principal}`;
   if (memo?.key !== key) {
-    const bindings = bindingsMatching(caller.principal, () => true).then((all) =>
+    const bindings = bindingsMatching(caller.principal, (b) => bindingMatches(b, caller.principal)).then((all) =>
       all.map(({ principal, role, organization_id, workspace_ids, root_allowed }) => ({
         principal,
         role,

@@ -13,10 +13,13 @@ import { createTables } from '../../local/tables';
 import { seedTestTenancy } from './tenancy';
 
 /**
- * Creates the tables, sets the handlers' environment, seeds the test tenancy (`tenancy.ts`), and
- * returns `{ KEYS_TABLE_NAME: <name>, ... }`.
+ * Creates the tables, sets the handlers' environment, seeds the test tenancy (`tenancy.ts`) unless
+ * told not to, and returns `{ KEYS_TABLE_NAME: <name>, ... }`.
  */
-export async function useFreshTables(config: Record<string, unknown> = {}): Promise<Record<string, string>> {
+export async function useFreshTables(
+  config: Record<string, unknown> = {},
+  options: { seed?: boolean } = {},
+): Promise<Record<string, string>> {
   const client = new DynamoDBClient({});
   try {
     const names = await createTables(client, `t${randomUUID().slice(0, 8)}`);
@@ -26,7 +29,7 @@ export async function useFreshTables(config: Record<string, unknown> = {}): Prom
       resolved,
     );
     Object.assign(process.env, env.merged);
-    await seedTestTenancy();
+    if (options.seed !== false) await seedTestTenancy();
     return Object.fromEntries(
       (Object.entries(names) as [TableId, string][]).map(([id, name]) => [tables[id].envVar, name]),
     );
