@@ -103,14 +103,15 @@ let memo: { key: string; bindings: Promise<Binding[]> } | undefined;
 function bindingsOf(caller: Actor): Promise<Binding[]> {
   const key = `${caller.request_id ?? randomUUID()}\n${caller.principal}`;
   if (memo?.key !== key) {
-    const bindings = bindingsMatching(caller.principal, (b) => bindingMatches(b, caller.principal)).then((all) =>
-      all.map(({ principal, role, organization_id, workspace_ids, root_allowed }) => ({
-        principal,
-        role,
-        organization_id,
-        workspace_ids: workspace_ids ?? [],
-        root_allowed: root_allowed === true,
-      })),
+    const bindings = bindingsMatching(caller.principal, (b) => bindingMatches(b, caller.principal)).then(
+      (all) =>
+        all.map(({ principal, role, organization_id, workspace_ids, root_allowed }) => ({
+          principal,
+          role,
+          organization_id,
+          workspace_ids: workspace_ids ?? [],
+          root_allowed: root_allowed === true,
+        })),
     );
     memo = { key, bindings };
     // A failed lookup is not remembered.
