@@ -83,6 +83,13 @@ export const ACCESS_GRANTS: Readonly<Record<Access, Grant>> = {
     read: true,
     indexes: false,
   },
+  'counters:query': {
+    service: 'dynamodb',
+    table: 'counters',
+    actions: ['dynamodb:Query'],
+    read: true,
+    indexes: false,
+  },
   'counters:write': {
     service: 'dynamodb',
     table: 'counters',

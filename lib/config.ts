@@ -35,10 +35,52 @@ const fromText = <T extends z.core.$ZodType>(schema: T) =>
     }
   }, schema);
 
+/** What a cooled-down source IP is (docs/authorizer.md#junk-and-cool-down). */
+const coolDown = z
+  .object({
+    /** Invalid tokens from one IP within `windowSeconds` that start a cool-down; 0 turns it off. */
+    invalidTokens: int(0, 100_000),
+    windowSeconds: int(1, 3600),
+    coolDownSeconds: int(1, 86_400),
+  })
+  .strict();
+
+/** When a key counts as seen from an unusual number of source IPs (docs/audit-and-events.md). */
+const suspicion = z
+  .object({
+    /** Distinct source IPs in one window that raise `ApiKeySuspicious`; 0 turns it off. */
+    distinctIps: z.union([z.literal(0), int(2, 1000)]),
+    windowMinutes: int(1, 1440),
+  })
+  .strict();
+
+/** The cache choices with a default, kept apart so the one rule between them has a single home. */
+const LIMITS_ENFORCEMENT = ['exact', 'cached'] as const;
+
 export const configSchema = z
   .object({
-    /** How long API Gateway caches an authorizer policy: the revocation delay on AWS (docs/authorizer.md). */
-    authorizerCacheTtlSeconds: fromText(int(0, 3600)).default(60),
+    /**
+     * `exact` (default): API Gateway's authorizer cache is off, every request reaches the authorizer
+     * and rate limits and quotas count every request. `cached`: the cache is on for
+     * `authorizerCacheTtlSeconds`; requests answered from it are neither counted nor limited
+     * (docs/authorizer.md#caching-limits-and-revocation-delay).
+     */
+    limitsEnforcement: z.enum(LIMITS_ENFORCEMENT).default('exact'),
+    /**
+     * How long API Gateway caches an authorizer policy (the revocation delay on AWS). Only with
+     * `limitsEnforcement: cached` (default 60 there); `exact` means 0.
+     */
+    authorizerCacheTtlSeconds: fromText(int(0, 3600)).optional(),
+    /** How long an authorizer instance reuses a key item it read (0: read on every request). */
+    authorizerKeyCacheSeconds: fromText(int(0, 300)).default(0),
+    /** The cool-down of a source IP that keeps presenting invalid tokens. */
+    sourceIpCoolDown: fromText(coolDown).default({
+      invalidTokens: 20,
+      windowSeconds: 60,
+      coolDownSeconds: 300,
+    }),
+    /** `ApiKeySuspicious` when a key is used from this many source IPs within the window. */
+    suspiciousSourceIps: fromText(suspicion).default({ distinctIps: 20, windowMinutes: 60 }),
     /** Audit items expire (TTL) after this many days. */
     auditRetentionDays: fromText(int(1, 36500)).default(400),
     /** The environment keys must have to call the demo routes; `null` admits any. */
@@ -82,7 +124,22 @@ export const configSchema = z
         .nullable(),
     ).default(null),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.limitsEnforcement === 'exact' && (c.authorizerCacheTtlSeconds ?? 0) > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['authorizerCacheTtlSeconds'],
+        message:
+          'must be 0 with limitsEnforcement "exact" (cached answers would bypass rate limits and quotas); ' +
+          'set latchkey:limitsEnforcement to "cached" to accept that',
+      });
+    }
+  })
+  .transform((c) => ({
+    ...c,
+    authorizerCacheTtlSeconds: c.authorizerCacheTtlSeconds ?? (c.limitsEnforcement === 'cached' ? 60 : 0),
+  }));
 
 export type LatchkeyConfig = z.output<typeof configSchema>;
 export type ThrottleConfig = LatchkeyConfig['throttle'];
@@ -142,5 +199,8 @@ export function functionSettings(config: LatchkeyConfig): SettingValues {
     routeScopes: routeScopeMap(routes),
     superAdmins: config.superAdmins,
     policyRules: config.policyRules,
+    keyCacheSeconds: config.authorizerKeyCacheSeconds,
+    sourceIpCoolDown: config.sourceIpCoolDown,
+    suspiciousSourceIps: config.suspiciousSourceIps,
   };
 }

@@ -17,6 +17,7 @@ export type Access =
   | 'keys:query'
   | 'keys:write'
   | 'counters:get'
+  | 'counters:query'
   | 'counters:write'
   | 'audit:query'
   | 'audit:write'
@@ -42,7 +43,10 @@ export type Setting =
   | 'apiEnvironment'
   | 'routeScopes'
   | 'superAdmins'
-  | 'policyRules';
+  | 'policyRules'
+  | 'keyCacheSeconds'
+  | 'sourceIpCoolDown'
+  | 'suspiciousSourceIps';
 
 export interface AttributeDeclaration {
   readonly name: string;
@@ -106,8 +110,10 @@ export const tables = {
     stream: 'NEW_AND_OLD_IMAGES',
   },
   /**
-   * Per-minute use counts and once-only markers (used entries, expiry alerts), apart from the keys so
-   * they never feed the audit stream.
+   * Traffic counters (rate windows, quota periods, per-minute and per-hour use, last use, junk per
+   * source IP), pending `ApiKeySuspicious` notices and once-only markers (used entries, expiry
+   * alerts), apart from the keys so they never feed the audit stream. Layout:
+   * `functions/repositories/counters-repository.ts`.
    */
   counters: {
     envVar: 'COUNTERS_TABLE_NAME',
@@ -208,13 +214,21 @@ const management = (name: string, file: string, access: Access[]): FunctionDecla
 /** Management functions: one per operation, so each holds only the grants its operation needs. */
 export const functions = {
   createKey: management('CreateKey', 'create-key', ['keys:write', 'kms:encrypt']),
-  listKeys: management('ListKeys', 'list-keys', ['keys:query']),
+  // Every function that answers with a key record reads its live use (last use, quota left):
+  // `counters:query`, one small Query per key (docs/management-api.md).
+  listKeys: management('ListKeys', 'list-keys', ['keys:query', 'counters:query']),
   listScopes: management('ListScopes', 'list-scopes', []),
-  getKey: management('GetKey', 'get-key', ['keys:get', 'kms:decrypt']),
-  updateKey: management('UpdateKey', 'update-key', ['keys:get', 'keys:write', 'kms:encrypt', 'kms:decrypt']),
-  rotateKey: management('RotateKey', 'rotate-key', ['keys:get', 'keys:write']),
-  revokeKey: management('RevokeKey', 'revoke-key', ['keys:get', 'keys:write']),
-  getUsage: management('GetKeyUsage', 'get-usage', ['keys:get', 'counters:get']),
+  getKey: management('GetKey', 'get-key', ['keys:get', 'kms:decrypt', 'counters:query']),
+  updateKey: management('UpdateKey', 'update-key', [
+    'keys:get',
+    'keys:write',
+    'kms:encrypt',
+    'kms:decrypt',
+    'counters:query',
+  ]),
+  rotateKey: management('RotateKey', 'rotate-key', ['keys:get', 'keys:write', 'counters:query']),
+  revokeKey: management('RevokeKey', 'revoke-key', ['keys:get', 'keys:write', 'counters:query']),
+  getUsage: management('GetKeyUsage', 'get-usage', ['keys:get', 'counters:query']),
   getKeyAudit: management('GetKeyAudit', 'get-key-audit', ['keys:get', 'audit:query']),
   listAudit: management('ListAudit', 'list-audit', ['audit:query']),
   // Tenancy (docs/tenancy.md): one function per family of routes, each with the writes its family makes.
@@ -234,7 +248,14 @@ export const functions = {
     name: 'Authorizer',
     entry: 'functions/handlers/authorizer.ts',
     access: ['keys:get', 'counters:write', 'audit:write'],
-    settings: ['routeScopes', 'apiEnvironment', 'auditRetentionDays'],
+    settings: [
+      'routeScopes',
+      'apiEnvironment',
+      'auditRetentionDays',
+      'keyCacheSeconds',
+      'sourceIpCoolDown',
+      'suspiciousSourceIps',
+    ],
     memoryMb: 512,
     timeoutSeconds: 5,
   },
@@ -251,6 +272,15 @@ export const functions = {
     access: ['keys:query', 'counters:write', 'events:put'],
     settings: ['expiryThresholdsDays'],
     timeoutSeconds: 300,
+  },
+  suspicionNotifier: {
+    name: 'SuspicionNotifier',
+    entry: 'functions/handlers/suspicion-notifier.ts',
+    // The authorizer notes suspicious keys in the counters table; this turns each note into an
+    // audit entry and an ApiKeySuspicious event (the authorizer bundles no EventBridge client).
+    access: ['counters:query', 'counters:write', 'audit:write', 'events:put'],
+    settings: ['auditRetentionDays'],
+    timeoutSeconds: 60,
   },
   rotator: {
     name: 'Rotator',
@@ -336,6 +366,7 @@ export const seed = { fn: functions.seedAdmin };
 export const schedules: readonly ScheduleDeclaration[] = [
   { fn: functions.expiryScanner, everyMinutes: 60, localEverySeconds: 30 },
   { fn: functions.rotator, everyMinutes: 60, localEverySeconds: 30 },
+  { fn: functions.suspicionNotifier, everyMinutes: 1, localEverySeconds: 5 },
 ];
 
 /** `{ "GET /demo/agents": "agents:read", ... }`: what the authorizer needs to know about its API. */

@@ -35,6 +35,16 @@ export interface SettingValues {
   readonly superAdmins: readonly string[];
   /** Deploy-wide policy rules, evaluated before each organization's own. */
   readonly policyRules: readonly PolicyRule[];
+  /** How long an authorizer instance reuses a key item it read; 0: never. */
+  readonly keyCacheSeconds: number;
+  /** When a source IP presenting invalid tokens is cooled down (docs/authorizer.md). */
+  readonly sourceIpCoolDown: {
+    readonly invalidTokens: number;
+    readonly windowSeconds: number;
+    readonly coolDownSeconds: number;
+  };
+  /** When a key used from many source IPs raises `ApiKeySuspicious` (docs/audit-and-events.md). */
+  readonly suspiciousSourceIps: { readonly distinctIps: number; readonly windowMinutes: number };
 }
 
 interface Variable<T> {
@@ -107,6 +117,28 @@ function jsonOf<T>(schema: z.ZodMiniType<T>, what: string) {
     }),
   );
 }
+const wholeNumber = z.pipe(
+  z.string().check(z.regex(/^(0|[1-9]\d{0,8})$/, 'must be a whole number')),
+  z.transform(Number),
+);
+/** `"<a>,<b>,..."`: exactly `names.length` whole numbers, read into an object with those names. */
+const numbers = <K extends string>(names: readonly K[]) =>
+  z.pipe(
+    z
+      .string()
+      .check(
+        z.regex(
+          new RegExp(`^(0|[1-9]\\d{0,8})(,(0|[1-9]\\d{0,8})){${names.length - 1}}$`),
+          `must be ${names.length} comma-separated whole numbers: ${names.join(',')}`,
+        ),
+      ),
+    z.transform((s): Record<K, number> => {
+      const values = s.split(',').map(Number);
+      return Object.fromEntries(names.map((n, i) => [n, values[i] ?? 0])) as Record<K, number>;
+    }),
+  );
+const COOL_DOWN_FIELDS = ['invalidTokens', 'windowSeconds', 'coolDownSeconds'] as const;
+const SUSPICION_FIELDS = ['distinctIps', 'windowMinutes'] as const;
 
 /** Every setting's variable: name, parser, and how writers encode it. */
 export const SETTINGS: { readonly [K in Setting]: Variable<SettingValues[K]> } = {
@@ -124,6 +156,13 @@ export const SETTINGS: { readonly [K in Setting]: Variable<SettingValues[K]> } =
     'LATCHKEY_POLICY_RULES',
     jsonOf<readonly PolicyRule[]>(policyRulesSchema, 'a JSON array of policy rules (docs/tenancy.md)'),
     (rules) => JSON.stringify(rules),
+  ),
+  keyCacheSeconds: variable('LATCHKEY_KEY_CACHE_SECONDS', wholeNumber, String),
+  sourceIpCoolDown: variable('LATCHKEY_IP_COOL_DOWN', numbers(COOL_DOWN_FIELDS), (c) =>
+    COOL_DOWN_FIELDS.map((f) => c[f]).join(','),
+  ),
+  suspiciousSourceIps: variable('LATCHKEY_SUSPICIOUS_IPS', numbers(SUSPICION_FIELDS), (c) =>
+    SUSPICION_FIELDS.map((f) => c[f]).join(','),
   ),
 };
 

@@ -106,7 +106,11 @@ export class LatchkeyStack extends Stack {
       auditTable: this.tables.tables.audit,
       routeScopes: routeScopeMap(routes),
       ...(config.demoApiEnvironment ? { environment: config.demoApiEnvironment } : {}),
+      limitsEnforcement: config.limitsEnforcement,
       resultsCacheTtl: Duration.seconds(config.authorizerCacheTtlSeconds),
+      keyCacheTtl: Duration.seconds(config.authorizerKeyCacheSeconds),
+      sourceIpCoolDown: config.sourceIpCoolDown,
+      suspiciousSourceIps: config.suspiciousSourceIps,
       auditRetentionDays: config.auditRetentionDays,
       logRetention,
     });

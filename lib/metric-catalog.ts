@@ -5,8 +5,21 @@
  *
  * Pure data with no CDK or Powertools import: the authorizer bundles it.
  */
-import { REFUSAL_REASONS, type RefusalReason } from '../functions/domain/authorization';
+import {
+  REFUSAL_REASONS as DECISION_REASONS,
+  type RefusalReason as DecisionReason,
+} from '../functions/domain/authorization';
+import { LIMIT_REASONS, type LimitReason } from '../functions/domain/rate-limit';
+import { COOL_DOWN_REASON } from '../functions/domain/source-guard';
 import { functions } from './declaration';
+
+/** Every reason the authorizer refuses for: the decision's, the limits', and a source IP's cool-down. */
+export type RefusalReason = DecisionReason | LimitReason | typeof COOL_DOWN_REASON;
+export const REFUSAL_REASONS: readonly RefusalReason[] = [
+  ...DECISION_REASONS,
+  ...LIMIT_REASONS,
+  COOL_DOWN_REASON,
+];
 
 export const METRICS_NAMESPACE = 'Latchkey';
 
@@ -46,5 +59,3 @@ export const AUDIT_CONSUMER_METRICS = {
   /** Records reported back to Lambda as failed (retried, then dead-lettered). */
   recordFailures: { name: 'RecordFailures', unit: 'Count' },
 } as const satisfies { service: string } & Record<string, MetricDefinition | string>;
-
-export { REFUSAL_REASONS, type RefusalReason };

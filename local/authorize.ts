@@ -15,6 +15,10 @@ export type AuthorizerOutcome =
       readonly status: number;
       readonly errorType: string;
       readonly message: string | null;
+      /** Which gateway response API Gateway would send, for refusals that have one. */
+      readonly responseType?: 'UNAUTHORIZED' | 'ACCESS_DENIED';
+      /** The authorizer's context on a Deny, for the gateway response's `$context.authorizer.*`. */
+      readonly context?: Record<string, string>;
     };
 
 const configurationError = {
@@ -50,7 +54,13 @@ export async function runAuthorizer(
     result = await lambdas.invoke(fn, event);
   } catch (error) {
     if (error instanceof Error && error.message === 'Unauthorized') {
-      return { kind: 'refuse', status: 401, errorType: 'UnauthorizedException', message: 'Unauthorized' };
+      return {
+        kind: 'refuse',
+        status: 401,
+        errorType: 'UnauthorizedException',
+        message: 'Unauthorized',
+        responseType: 'UNAUTHORIZED',
+      };
     }
     log(`authorizer failed: ${error instanceof Error ? error.message : String(error)}`);
     return configurationError;
@@ -77,6 +87,8 @@ export async function runAuthorizer(
         decision === 'explicit-deny'
           ? 'User is not authorized to access this resource with an explicit deny'
           : 'User is not authorized to access this resource',
+      responseType: 'ACCESS_DENIED',
+      context: stringified,
     };
   } catch (error) {
     if (!(error instanceof InvalidPolicyError)) throw error;

@@ -20,6 +20,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FunctionDeclaration, RouteDeclaration } from '../lib/declaration';
+import { type GatewayResponseDeclaration, renderGatewayResponse } from '../lib/gateway-responses';
 import { authorizerEvent, type GatewayRequest, methodArn, proxyEvent } from './api-events';
 import { runAuthorizer } from './authorize';
 import { type AwsService, dispatchAwsJson } from './aws-json';
@@ -55,6 +56,11 @@ export interface GatewayOptions {
     Record<string, { readonly service: string; readonly answer: LocalEndpoint }>
   >;
   readonly trustForwardedFor?: boolean;
+  /**
+   * The API's gateway responses for authorizer refusals (as `addLatchkeyGatewayResponses` sets on
+   * AWS). Default: none, so API Gateway's default bodies.
+   */
+  readonly gatewayResponses?: readonly GatewayResponseDeclaration[];
   readonly log?: (line: string) => void;
 }
 
@@ -227,7 +233,20 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       authorizerEvent(request, options.region),
       log,
     );
-    if (outcome.kind === 'refuse') return gatewayError(outcome.status, outcome.errorType, outcome.message);
+    if (outcome.kind === 'refuse') {
+      const custom =
+        options.gatewayResponses && outcome.responseType
+          ? renderGatewayResponse(outcome.responseType, outcome.context ?? {}, options.gatewayResponses)
+          : undefined;
+      if (custom) {
+        return {
+          status: custom.status,
+          headers: { ...custom.headers, 'x-amzn-errortype': outcome.errorType },
+          body: custom.body,
+        };
+      }
+      return gatewayError(outcome.status, outcome.errorType, outcome.message);
+    }
     return invokeRoute(request, proxyEvent(request, { authorizer: outcome.context }));
   }
 

@@ -13,6 +13,7 @@ import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import type { SeedInput } from '../functions/services/tenancy';
 import { type LatchkeyConfig, readLocalConfig } from '../lib/config';
 import { functions, routes, seed, type TableId, tables as tableDeclarations } from '../lib/declaration';
+import { LATCHKEY_GATEWAY_RESPONSES } from '../lib/gateway-responses';
 import {
   generateCredentials,
   type LocalCredentials,
@@ -274,6 +275,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       awsServices: [kms, eventBridge, secrets],
       awsCallers: awsCallers({ principals: credentials, operator, roles: lambdas.roles }),
       trustForwardedFor: options.trustForwardedFor === true,
+      // The same answers to refusals as the AWS stack's (lib/gateway-responses.ts).
+      gatewayResponses: LATCHKEY_GATEWAY_RESPONSES,
       log,
       localEndpoints: {
         health: () => health(endpoint, tables),

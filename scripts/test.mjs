@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// `npm test`: runs every Jest project (unit, CDK assertions and cdk-nag, integration against
-// DynamoDB Local, end-to-end through the local gateway) and ends with `N passed, N failed`,
-// computed from Jest's JSON results rather than scraped from its human summary.
+// `npm test`: runs every tier, one Jest project each (unit, integration against DynamoDB Local,
+// infra: CDK assertions and cdk-nag, e2e through the local gateway and `npm start`; see
+// docs/testing.md), and ends with `N passed, N failed`, computed from Jest's JSON results rather
+// than scraped from its human summary. Arguments go to Jest: `npm run test:unit` is this with
+// `--selectProjects unit`.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';

@@ -2,6 +2,8 @@
  * The API key record (docs/keys.md) and the pure rules about it: status, what may be shown, and the
  * `last_change` stamp the audit consumer reads from the stream. No AWS imports.
  */
+
+import { DEFAULT_RATE_WINDOW_SECONDS, type QuotaConfig, quotaPeriod } from './rate-limit';
 import { isSystemScope } from './scopes';
 import type { Environment } from './token';
 
@@ -49,6 +51,13 @@ export interface CreateKeyInput {
   readonly expires_at?: string | undefined;
   readonly expires_in_days?: number | undefined;
   readonly rate_limit?: number | undefined;
+  /** Length of the rate limit's window; only with `rate_limit`. */
+  readonly rate_limit_window_seconds?: number | undefined;
+  /** Quota: requests the key may make (until the first refill, with one). */
+  readonly remaining?: number | undefined;
+  /** Refill: `refill_amount` requests every `refill_interval` seconds; both or neither. */
+  readonly refill_amount?: number | undefined;
+  readonly refill_interval?: number | undefined;
   readonly ip_allowlist?: readonly string[] | undefined;
   readonly organization_id: string;
   readonly workspace_id?: string | undefined;
@@ -63,6 +72,12 @@ export interface UpdateKeyInput {
   readonly description?: string | null | undefined;
   readonly scopes?: readonly string[] | undefined;
   readonly rate_limit?: number | null | undefined;
+  readonly rate_limit_window_seconds?: number | null | undefined;
+  /** Sets the quota anew from now (a fresh count); `null` removes the quota and its refill. */
+  readonly remaining?: number | null | undefined;
+  readonly refill_amount?: number | null | undefined;
+  /** Seconds; changing it needs `remaining` in the same change (it moves the refill schedule). */
+  readonly refill_interval?: number | null | undefined;
   readonly ip_allowlist?: readonly string[] | null | undefined;
   readonly expires_at?: string | null | undefined;
   readonly enabled?: boolean | undefined;
@@ -93,8 +108,11 @@ export interface ApiKeyItem {
   organization_id: string;
   workspace_id?: string;
   scopes: string[];
-  /** Requests per minute; stored and shown, not enforced yet (docs/authorizer.md). */
+  /** Requests per `rate_limit_window_seconds` (default 60), enforced by the authorizer. */
   rate_limit?: number;
+  rate_limit_window_seconds?: number;
+  /** The quota and its refill; what is left lives in the counters table (functions/domain/rate-limit.ts). */
+  quota?: QuotaConfig;
   ip_allowlist?: string[];
   expires_at?: string;
   /** `YYYY-MM-DD` of `expires_at`: partition of the sparse expiry index. */
@@ -104,7 +122,10 @@ export interface ApiKeyItem {
   created_at: string;
   created_sort: string;
   updated_at: string;
-  /** Nothing writes it yet, so it is always absent (`null` in the API). */
+  /**
+   * Never written: last use lives in the counters table, so use never feeds the keys table's stream
+   * (`LiveState` below).
+   */
   last_used_at?: string;
   revoked_at?: string;
   revoked_by?: string;
@@ -140,6 +161,12 @@ export interface PublicApiKey {
   workspace_id: string | null;
   scopes: string[];
   rate_limit: number | null;
+  rate_limit_window_seconds: number | null;
+  /** What the quota admits now (this refill period), `null` without a quota. */
+  remaining: number | null;
+  refill_amount: number | null;
+  /** Seconds. */
+  refill_interval: number | null;
   ip_allowlist: string[];
   expires_at: string | null;
   status: KeyStatus;
@@ -162,7 +189,29 @@ export function requiresRootMode(key: Pick<ApiKeyItem, 'key_type' | 'scopes'>): 
   return key.key_type === 'system' || key.scopes.some(isSystemScope);
 }
 
-export function toPublic(item: ApiKeyItem, now: Date, metadata?: unknown): PublicApiKey {
+/**
+ * A key's use as the counters table holds it: its last use (to the minute) and the count of the
+ * quota period it last counted in. Absent parts: never used, nothing counted yet.
+ */
+export interface LiveState {
+  readonly last_used_at?: string;
+  readonly quota?: { readonly period: string; readonly used: number };
+}
+
+/** What the key's quota admits at `now`, given what its current period has counted. */
+export function quotaRemaining(item: Pick<ApiKeyItem, 'quota'>, now: Date, live: LiveState): number | null {
+  const period = quotaPeriod(item, now);
+  if (!period) return null;
+  const used = live.quota?.period === period.id ? live.quota.used : 0;
+  return Math.max(0, period.allowance - used);
+}
+
+export function toPublic(
+  item: ApiKeyItem,
+  now: Date,
+  metadata?: unknown,
+  live: LiveState = {},
+): PublicApiKey {
   const view: PublicApiKey = {
     id: item.id,
     name: item.name,
@@ -174,13 +223,18 @@ export function toPublic(item: ApiKeyItem, now: Date, metadata?: unknown): Publi
     workspace_id: item.workspace_id ?? null,
     scopes: [...item.scopes],
     rate_limit: item.rate_limit ?? null,
+    rate_limit_window_seconds:
+      item.rate_limit === undefined ? null : (item.rate_limit_window_seconds ?? DEFAULT_RATE_WINDOW_SECONDS),
+    remaining: quotaRemaining(item, now, live),
+    refill_amount: item.quota?.refill_amount ?? null,
+    refill_interval: item.quota?.refill_interval_seconds ?? null,
     ip_allowlist: [...(item.ip_allowlist ?? [])],
     expires_at: item.expires_at ?? null,
     status: effectiveStatus(item, now),
     created_by: item.created_by,
     created_at: item.created_at,
     updated_at: item.updated_at,
-    last_used_at: item.last_used_at ?? null,
+    last_used_at: live.last_used_at ?? null,
     revoked_at: item.revoked_at ?? null,
     revoked_by: item.revoked_by ?? null,
     rotated_at: item.rotated_at ?? null,

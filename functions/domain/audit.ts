@@ -31,6 +31,9 @@ export const AUDIT_EVENT_NAMES = [
   'admin.binding_put',
   'admin.binding_deleted',
   'admin.policy_changed',
+  'admin.api_key_denied_summary',
+  'admin.source_ip_cooled_down',
+  'admin.api_key_suspicious',
 ] as const;
 export type AuditEventName = (typeof AUDIT_EVENT_NAMES)[number];
 
@@ -85,6 +88,8 @@ const AUDITED_FIELDS: Readonly<Record<string, string>> = {
   description: 'description',
   scopes: 'scopes',
   rate_limit: 'rate_limit',
+  rate_limit_window_seconds: 'rate_limit_window_seconds',
+  quota: 'quota',
   ip_allowlist: 'ip_allowlist',
   expires_at: 'expires_at',
   status: 'status',
@@ -323,6 +328,101 @@ export function adminEntry(f: AdminFacts): AuditEntry {
     changes: f.changes ?? {},
     details: f.details,
     timestamp: f.at.toISOString(),
+  };
+}
+
+/** One minute of refusals that identified no key, from one source IP (docs/audit-and-events.md). */
+export interface RefusalSummaryFacts {
+  readonly sourceIp: string;
+  readonly minute: Date;
+  /** `{ malformed_token: 990, wrong_secret: 10 }`, across every authorizer instance that flushed it. */
+  readonly reasons: Readonly<Record<string, number>>;
+  /** As the writing instance saw them: a few routes and key prefixes named, the first user agent. */
+  readonly routes: readonly string[];
+  readonly keyPrefixes: readonly string[];
+  readonly userAgent?: string;
+}
+
+export function refusalSummaryEntry(f: RefusalSummaryFacts): AuditEntry {
+  const start = f.minute.toISOString();
+  const count = Object.values(f.reasons).reduce((a, b) => a + b, 0);
+  return {
+    // Deterministic: one summary per IP and minute, whichever authorizer instance writes it.
+    event_id: `denied-summary-${f.sourceIp}-${f.minute.getTime()}`,
+    event_name: 'admin.api_key_denied_summary',
+    actor: 'anonymous',
+    source_ip: f.sourceIp,
+    ...optional('user_agent', f.userAgent),
+    changes: {},
+    details: {
+      count,
+      reasons: { ...f.reasons },
+      routes: [...f.routes],
+      key_prefixes: [...f.keyPrefixes],
+      window_start: start,
+      window_end: new Date(f.minute.getTime() + 60_000).toISOString(),
+    },
+    timestamp: start,
+  };
+}
+
+export interface CoolDownFacts {
+  readonly sourceIp: string;
+  readonly at: Date;
+  readonly until: Date;
+  readonly invalidTokens: number;
+  readonly windowSeconds: number;
+  readonly userAgent?: string;
+}
+
+export function coolDownEntry(f: CoolDownFacts): AuditEntry {
+  return {
+    event_id: `cool-down-${f.sourceIp}-${f.at.getTime()}`,
+    event_name: 'admin.source_ip_cooled_down',
+    actor: 'anonymous',
+    source_ip: f.sourceIp,
+    ...optional('user_agent', f.userAgent),
+    changes: {},
+    details: {
+      invalid_tokens: f.invalidTokens,
+      window_seconds: f.windowSeconds,
+      until: f.until.toISOString(),
+    },
+    timestamp: f.at.toISOString(),
+  };
+}
+
+export interface SuspicionFacts {
+  readonly key: Pick<ApiKeyItem, 'id' | 'key_prefix' | 'organization_id' | 'workspace_id'>;
+  readonly windowStart: string;
+  readonly windowEnd: string;
+  readonly detectedAt: string;
+  readonly distinctSourceIps: number;
+  readonly sampleSourceIps: readonly string[];
+}
+
+/** The stable id of one suspicion (key and window): the audit entry's and the event's. */
+export function suspicionEventId(keyId: string, windowStart: string): string {
+  return `suspicious-${keyId}-${Date.parse(windowStart)}`;
+}
+
+export function suspiciousEntry(f: SuspicionFacts): AuditEntry {
+  return {
+    event_id: suspicionEventId(f.key.id, f.windowStart),
+    event_name: 'admin.api_key_suspicious',
+    key_id: f.key.id,
+    key_prefix: f.key.key_prefix,
+    actor: 'latchkey:traffic-monitor',
+    organization_id: f.key.organization_id,
+    ...optional('workspace_id', f.key.workspace_id),
+    changes: {},
+    details: {
+      distinct_source_ips: f.distinctSourceIps,
+      sample_source_ips: [...f.sampleSourceIps],
+      window_start: f.windowStart,
+      window_end: f.windowEnd,
+    },
+    timestamp: f.detectedAt,
   };
 }
 

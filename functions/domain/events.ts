@@ -12,7 +12,8 @@ export type DetailType =
   | 'ApiKeyRotated'
   | 'ApiKeyRevoked'
   | 'ApiKeyExpiring'
-  | 'ApiKeyExpired';
+  | 'ApiKeyExpired'
+  | 'ApiKeySuspicious';
 
 export interface KeyEventDetail {
   readonly event_id: string;

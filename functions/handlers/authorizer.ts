@@ -6,9 +6,11 @@
  * latency as one EMF log line (docs/operations.md) and is traced in X-Ray.
  */
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent, Context } from 'aws-lambda';
+import { DENY_CONTEXT } from '../../lib/gateway-responses';
 import { grantedResources } from '../domain/authorization';
+import { isJunk } from '../domain/source-guard';
 import { recordDenial, recordUse } from '../services/access-audit';
-import { type AccessOutcome, checkAccess } from '../services/authorization';
+import { type AccessDecision, type AccessOutcome, checkAccess } from '../services/authorization';
 import { setting } from '../shared/config';
 import { headerOf } from '../shared/headers';
 import { logger } from '../shared/logger';
@@ -47,6 +49,22 @@ function policy(
   };
 }
 
+/** Refusals whose reason the caller may learn: waiting is what helps, and it needs to know how long. */
+const TOLD_REASONS: ReadonlySet<string> = new Set(['rate_limited', 'quota_exhausted', 'ip_cooling_down']);
+
+/**
+ * The context of a Deny, which the ACCESS_DENIED gateway response maps into its body and a
+ * `Retry-After` header (`lib/gateway-responses.ts`): empty for every refusal whose reason stays private.
+ */
+function denyContext(decision: AccessDecision & { effect: 'deny' }): Record<string, string> {
+  const told = TOLD_REASONS.has(decision.reason);
+  const retry = told && 'retryAfterSeconds' in decision ? decision.retryAfterSeconds : undefined;
+  return {
+    [DENY_CONTEXT.reason]: told ? decision.reason : '',
+    [DENY_CONTEXT.retryAfter]: retry === undefined ? '' : String(retry),
+  };
+}
+
 /** The decision for `event`, and the policy API Gateway gets (none for a 401). */
 export async function authorize(
   event: APIGatewayRequestAuthorizerEvent,
@@ -63,10 +81,13 @@ export async function authorize(
   const { decision } = outcome;
   if (decision.effect === 'unauthorized') return outcome;
   if (decision.effect === 'deny') {
-    return { ...outcome, result: policy(decision.key.id, 'Deny', [event.methodArn]) };
+    // A cooled-down source IP names no key.
+    const principal = decision.key?.id ?? 'anonymous';
+    return { ...outcome, result: policy(principal, 'Deny', [event.methodArn], denyContext(decision)) };
   }
   const k = decision.key;
   const routeScopes = setting('routeScopes');
+  const { rate, quota } = outcome.limits ?? {};
   return {
     ...outcome,
     result: policy(k.id, 'Allow', grantedResources(event.methodArn, k.scopes, routeScopes), {
@@ -76,6 +97,15 @@ export async function authorize(
       environment: k.environment,
       keyType: k.key_type,
       scopes: k.scopes.join(','),
+      // Where this request left the key's limits, for a backend that shows them to its caller.
+      ...(rate
+        ? {
+            rateLimit: String(rate.limit),
+            rateLimitRemaining: String(rate.remaining),
+            rateLimitReset: String(Math.ceil(rate.resetAt.getTime() / 1000)),
+          }
+        : {}),
+      ...(quota ? { quotaRemaining: String(quota.remaining) } : {}),
     }),
   };
 }
@@ -99,12 +129,15 @@ async function handle(
   }
   const { decision, result } = outcome;
   if (decision.effect !== 'allow') {
-    logger.info('Request refused', {
-      effect: decision.effect,
-      reason: decision.reason,
-      ...('key' in decision ? { key_prefix: decision.key.key_prefix } : {}),
-    });
-    // Every refusal is audited (never throws); an allowed request only bumps an in-memory count.
+    // Junk is logged once per source IP and minute, with its count (services/access-audit.ts).
+    if (!isJunk(decision.reason)) {
+      logger.info('Request refused', {
+        effect: decision.effect,
+        reason: decision.reason,
+        ...('key' in decision && decision.key ? { key_prefix: decision.key.key_prefix } : {}),
+      });
+    }
+    // Every refusal is recorded (never throws): junk in memory, a real key's as its own entry.
     const status = decision.effect === 'deny' ? 403 : 401;
     await recordDenial(
       event,
@@ -113,7 +146,7 @@ async function handle(
     );
     recordAuthorization({ result: 'refused', reason: decision.reason }, performance.now() - started);
   } else {
-    await recordUse(decision.key, now);
+    await recordUse(decision.key, event.requestContext?.identity?.sourceIp || undefined, now);
     recordAuthorization({ result: 'allowed' }, performance.now() - started);
   }
   if (!result) return unauthorized();

@@ -10,6 +10,7 @@ import {
   type ChangeKind,
   type CreateKeyInput,
   dayOf,
+  type LiveState,
   type PublicApiKey,
   type RotateKeyInput,
   toPublic,
@@ -18,8 +19,10 @@ import {
 import { ConflictError, GracePeriodOpenError, NotFoundError, ValidationError } from '../domain/errors';
 import { hashSecret } from '../domain/hashing';
 import { normalizeCidr } from '../domain/ip-allowlist';
+import type { QuotaConfig } from '../domain/rate-limit';
 import { isSystemScope } from '../domain/scopes';
 import { formatToken, isKeyId, keyPrefix, newKeyId, newSecret, SECRET_LENGTH } from '../domain/token';
+import { liveState } from '../repositories/counters-repository';
 import {
   getKey,
   type KeyChanges,
@@ -47,6 +50,88 @@ function rotationDue(everyDays: number, from: Date) {
   return { rotation_due_at: due, rotation_due_day: dayOf(due) };
 }
 
+/** A quota as created: `remaining` (default: one refill's worth), refills counted from `now`. */
+function newQuota(input: CreateKeyInput, now: Date): QuotaConfig | undefined {
+  const remaining = input.remaining ?? input.refill_amount;
+  if (remaining === undefined) return undefined;
+  return {
+    remaining,
+    anchor_at: now.toISOString(),
+    ...(input.refill_amount !== undefined && input.refill_interval !== undefined
+      ? { refill_amount: input.refill_amount, refill_interval_seconds: input.refill_interval }
+      : {}),
+  };
+}
+
+/**
+ * The quota after `patch` (docs/management-api.md#update): `undefined` when the patch leaves it
+ * alone, `null` when it removes it. Giving `remaining` starts a fresh count now; the refill
+ * schedule (`refill_interval`) moves only together with `remaining`, so a change never silently
+ * restores or cuts what a key has left.
+ */
+function changedQuota(
+  current: QuotaConfig | undefined,
+  patch: UpdateKeyInput,
+  now: Date,
+): QuotaConfig | null | undefined {
+  const { remaining, refill_amount: amount, refill_interval: interval } = patch;
+  if (remaining === undefined && amount === undefined && interval === undefined) return undefined;
+  const refuse = (field: string, message: string): never => {
+    throw new ValidationError(`Invalid quota change: ${field}: ${message}`, [{ field, message }]);
+  };
+  if (interval !== undefined && remaining === undefined) {
+    refuse(
+      'refill_interval',
+      'moves the refill schedule, so give remaining too (the quota then starts anew)',
+    );
+  }
+  if (remaining === null) {
+    if (amount != null || interval != null) refuse('remaining', 'null removes the quota and its refill');
+    return null;
+  }
+  if (remaining === undefined) {
+    // Only refill_amount: the next refills give the new amount, on the same schedule.
+    if (!current?.refill_interval_seconds)
+      refuse('refill_amount', 'needs refill_interval (this key has no refill)');
+    if (amount === null)
+      refuse('refill_amount', 'remove the refill with refill_interval: null and remaining');
+    return { ...(current as QuotaConfig), refill_amount: amount as number };
+  }
+  const nextAmount = amount === undefined ? current?.refill_amount : (amount ?? undefined);
+  const nextInterval = interval === undefined ? current?.refill_interval_seconds : (interval ?? undefined);
+  if ((nextAmount === undefined) !== (nextInterval === undefined)) {
+    refuse(
+      nextAmount === undefined ? 'refill_amount' : 'refill_interval',
+      'give refill_amount and refill_interval together',
+    );
+  }
+  return {
+    remaining,
+    anchor_at: now.toISOString(),
+    ...(nextAmount !== undefined && nextInterval !== undefined
+      ? { refill_amount: nextAmount, refill_interval_seconds: nextInterval }
+      : {}),
+  };
+}
+
+/** The API's view of a key with its live use (last use, quota left): one small Query on the counters table. */
+async function withUse(item: ApiKeyItem, now: Date, metadata?: unknown): Promise<PublicApiKey> {
+  return toPublic(item, now, metadata, await liveState(item.id));
+}
+
+/** Live state for a page of keys: one Query per key, at most this many at once. */
+const LIVE_READS_AT_ONCE = 10;
+
+async function liveStates(items: readonly ApiKeyItem[]): Promise<LiveState[]> {
+  const out: LiveState[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < items.length; i = next++) out[i] = await liveState((items[i] as ApiKeyItem).id);
+  };
+  await Promise.all(Array.from({ length: Math.min(LIVE_READS_AT_ONCE, items.length) }, worker));
+  return out;
+}
+
 export interface CreatedKey {
   readonly key: string;
   readonly record: PublicApiKey;
@@ -68,6 +153,7 @@ export async function createKey(
       ? new Date(now.getTime() + input.expires_in_days * DAY_MS).toISOString()
       : undefined);
   const secret = newSecret();
+  const quota = newQuota(input, now);
   // Ids are random; a collision is astronomically unlikely, but the conditional put makes it safe.
   for (let attempt = 0; attempt < 3; attempt++) {
     const id = newKeyId();
@@ -83,6 +169,10 @@ export async function createKey(
       ...(input.key_type === 'workspace' ? { workspace_id: input.workspace_id ?? 'default' } : {}),
       scopes: [...input.scopes],
       ...(input.rate_limit !== undefined ? { rate_limit: input.rate_limit } : {}),
+      ...(input.rate_limit !== undefined && input.rate_limit_window_seconds !== undefined
+        ? { rate_limit_window_seconds: input.rate_limit_window_seconds }
+        : {}),
+      ...(quota ? { quota } : {}),
       ...(input.ip_allowlist?.length ? { ip_allowlist: input.ip_allowlist.map(normalizeCidr) } : {}),
       ...(expiresAt ? { expires_at: expiresAt, expires_day: dayOf(expiresAt) } : {}),
       status: 'active',
@@ -135,7 +225,11 @@ export async function describeKey(
   clock: Clock = systemClock,
 ): Promise<PublicApiKey> {
   const item = await mustGet(id);
-  return toPublic(item, clock(), withMetadata ? await metadataOf(item) : undefined);
+  const [metadata, live] = await Promise.all([
+    withMetadata ? metadataOf(item) : undefined,
+    liveState(item.id),
+  ]);
+  return toPublic(item, clock(), metadata, live);
 }
 
 export interface KeyListing {
@@ -153,7 +247,11 @@ export async function listKeys(
 ): Promise<KeyListing> {
   const now = clock();
   const page = await queryKeys(filter, limit, now, decodeNextToken(nextToken));
-  return { items: page.items.map((i) => toPublic(i, now)), next_token: encodeNextToken(page.lastKey) };
+  const live = await liveStates(page.items);
+  return {
+    items: page.items.map((i, n) => toPublic(i, now, undefined, live[n])),
+    next_token: encodeNextToken(page.lastKey),
+  };
 }
 
 export async function changeKey(
@@ -189,6 +287,18 @@ export async function changeKey(
     set.scopes = [...patch.scopes];
   }
   setOrRemove('rate_limit', patch.rate_limit);
+  const rateLimitAfter = patch.rate_limit === undefined ? item.rate_limit : (patch.rate_limit ?? undefined);
+  if (patch.rate_limit_window_seconds != null && rateLimitAfter === undefined) {
+    throw new ValidationError('rate_limit_window_seconds needs rate_limit', [
+      { field: 'rate_limit_window_seconds', message: 'needs rate_limit (the limit this window is for)' },
+    ]);
+  }
+  // The window belongs to the limit: removing the limit removes it.
+  setOrRemove(
+    'rate_limit_window_seconds',
+    patch.rate_limit === null ? null : patch.rate_limit_window_seconds,
+  );
+  setOrRemove('quota', changedQuota(item.quota, patch, now));
   if (patch.ip_allowlist !== undefined) {
     setOrRemove('ip_allowlist', patch.ip_allowlist?.length ? patch.ip_allowlist.map(normalizeCidr) : null);
   }
@@ -219,7 +329,8 @@ export async function changeKey(
       values: { ':revoked': 'revoked' },
     },
   });
-  return toPublic(updated, now, await metadataOf(updated));
+  const [metadata, live] = await Promise.all([metadataOf(updated), liveState(updated.id)]);
+  return toPublic(updated, now, metadata, live);
 }
 
 export interface RotatedKey {
@@ -258,6 +369,29 @@ export async function rotateKey(
   expectedVersion?: number,
   secret: string = newSecret(),
 ): Promise<RotatedKey> {
+  const { item, ...rotated } = await rotate(id, rotation, actor, clock, expectedVersion, secret);
+  return { ...rotated, record: toPublic(item, clock()) };
+}
+
+/** `rotateKey` for the management API: the record also shows the key's live use. */
+export async function rotateKeyWithUse(
+  id: string,
+  rotation: RotateKeyInput,
+  actor: Actor,
+  clock: Clock = systemClock,
+): Promise<RotatedKey> {
+  const { item, ...rotated } = await rotate(id, rotation, actor, clock);
+  return { ...rotated, record: await withUse(item, clock()) };
+}
+
+async function rotate(
+  id: string,
+  rotation: RotateKeyInput | number,
+  actor: Actor,
+  clock: Clock,
+  expectedVersion?: number,
+  secret: string = newSecret(),
+): Promise<Omit<RotatedKey, 'record'> & { readonly item: ApiKeyItem }> {
   if (!SECRET_PATTERN.test(secret))
     throw new Error('rotateKey: a pre-generated secret must come from newSecret()');
   const { grace_period_seconds: graceSeconds, end_previous_grace: endPreviousGrace = false } =
@@ -301,7 +435,7 @@ export async function rotateKey(
   });
   return {
     key: formatToken(item.environment, item.id, secret),
-    record: toPublic(updated, now),
+    item: updated,
     previous_key_expires_at: previousExpiresAt,
     version: updated.version,
   };
@@ -352,7 +486,7 @@ export async function revokeKey(id: string, actor: Actor, clock: Clock = systemC
         },
       },
     );
-    return toPublic(updated, now);
+    return withUse(updated, now);
   } catch (error) {
     if (!(error instanceof ConflictError)) throw error;
   }
@@ -360,5 +494,5 @@ export async function revokeKey(id: string, actor: Actor, clock: Clock = systemC
   const item = await mustGet(id);
   if (item.status !== 'revoked')
     throw new Error('revokeKey: the condition failed on a key that is not revoked');
-  return toPublic(item, now);
+  return withUse(item, now);
 }

@@ -1,15 +1,22 @@
 /**
- * Decides one request to a protected API (docs/authorizer.md): a token that fails the
- * format/checksum test is refused without a read; otherwise one GetItem by id and the pure decision
- * of `functions/domain/authorization.ts`. A failure to read throws: callers fail closed.
+ * Decides one request to a protected API (docs/authorizer.md): a source IP cooling down is refused
+ * before anything else; a token that fails the format/checksum test is refused without a read;
+ * otherwise one GetItem by id (or this instance's copy, when `keyCacheSeconds` allows), the pure
+ * decision of `functions/domain/authorization.ts`, and, for an allowed key with limits, one
+ * conditional counter write per limit (`services/limits.ts`). A failure to read throws: callers
+ * fail closed.
  *
  * Independent of the front door: the API Gateway authorizer handler turns the outcome into a policy.
  */
 import type { ApiKeyItem } from '../domain/api-key';
 import { type Decision, decide } from '../domain/authorization';
+import { retryAfterSeconds } from '../domain/rate-limit';
+import { COOL_DOWN_REASON } from '../domain/source-guard';
 import { type ParsedToken, parseToken } from '../domain/token';
 import { getKey } from '../repositories/keys-repository';
 import { setting } from '../shared/config';
+import { applyLimits, type LimitDenial, type LimitStatus } from './limits';
+import { coolingDownUntil } from './source-guard';
 
 export interface AccessRequest {
   /** The token as presented, if any. */
@@ -19,18 +26,63 @@ export interface AccessRequest {
   readonly sourceIp: string | undefined;
 }
 
+/** Every request from a source IP that is cooling down: refused before any read. */
+export interface CoolDownDenial {
+  readonly effect: 'deny';
+  readonly reason: typeof COOL_DOWN_REASON;
+  readonly key?: undefined;
+  readonly retryAfterSeconds: number;
+}
+
+export type AccessDecision = Decision | LimitDenial | CoolDownDenial;
+
 export interface AccessOutcome {
-  readonly decision: Decision;
+  readonly decision: AccessDecision;
   /** What the audit of a refusal names: the parsed token, and the key when one was found. */
   readonly token?: ParsedToken;
   readonly key?: ApiKeyItem;
+  /** For an allowed key with limits: where this request left them. */
+  readonly limits?: LimitStatus;
+}
+
+// Per execution environment, only when `keyCacheSeconds` > 0: key items by id, oldest first.
+const MAX_CACHED_KEYS = 10_000;
+const cachedKeys = new Map<string, { readonly item: ApiKeyItem; readonly until: number }>();
+
+/** The key item, from this instance's copy when it is younger than `keyCacheSeconds`. */
+async function readKey(id: string, now: Date): Promise<ApiKeyItem | undefined> {
+  const seconds = setting('keyCacheSeconds');
+  if (seconds <= 0) return getKey(id);
+  const hit = cachedKeys.get(id);
+  if (hit && hit.until > now.getTime()) return hit.item;
+  const item = await getKey(id);
+  cachedKeys.delete(id);
+  // Unknown ids are not kept: a key created a moment ago must work at once.
+  if (item) {
+    if (cachedKeys.size >= MAX_CACHED_KEYS) {
+      const oldest = cachedKeys.keys().next().value;
+      if (oldest !== undefined) cachedKeys.delete(oldest);
+    }
+    cachedKeys.set(id, { item, until: now.getTime() + seconds * 1000 });
+  }
+  return item;
 }
 
 export async function checkAccess(request: AccessRequest, now: Date): Promise<AccessOutcome> {
+  const coolingUntil = coolingDownUntil(request.sourceIp, now);
+  if (coolingUntil) {
+    return {
+      decision: {
+        effect: 'deny',
+        reason: COOL_DOWN_REASON,
+        retryAfterSeconds: retryAfterSeconds(coolingUntil, now),
+      },
+    };
+  }
   if (!request.token) return { decision: { effect: 'unauthorized', reason: 'missing_token' } };
   const token = parseToken(request.token);
   if (!token) return { decision: { effect: 'unauthorized', reason: 'malformed_token' } };
-  const key = await getKey(token.id);
+  const key = await readKey(token.id, now);
   const decision = decide(token, key, {
     routeKey: request.routeKey,
     sourceIp: request.sourceIp,
@@ -38,5 +90,9 @@ export async function checkAccess(request: AccessRequest, now: Date): Promise<Ac
     apiEnvironment: setting('apiEnvironment') ?? undefined,
     routeScopes: setting('routeScopes'),
   });
-  return key ? { decision, token, key } : { decision, token };
+  if (!key) return { decision, token };
+  if (decision.effect !== 'allow') return { decision, token, key };
+  const limits = await applyLimits(decision.key, now);
+  if (limits.denial) return { decision: limits.denial, token, key };
+  return { decision, token, key, limits: limits.status };
 }

@@ -4,9 +4,10 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { Environment } from '../../functions/domain/token';
-import { CONFIG_DEFAULTS } from '../config';
+import { CONFIG_DEFAULTS, type LatchkeyConfig } from '../config';
 import { functions, type RouteScopeMap } from '../declaration';
 import { functionEnvironment } from '../function-environment';
+import { LATCHKEY_GATEWAY_RESPONSES } from '../gateway-responses';
 import { grantAccess } from './access';
 import { LatchkeyFunction } from './latchkey-function';
 import { tableNames } from './tables';
@@ -33,10 +34,35 @@ export interface LatchkeyAuthorizerProps {
    */
   readonly environment?: Environment;
   /**
-   * How long API Gateway caches a policy; revocation takes effect within this time (docs/authorizer.md).
-   * @default Duration.seconds(60)
+   * `exact`: API Gateway's result cache is off, so every request reaches the authorizer and rate
+   * limits and quotas count every request. `cached`: the cache is on (`resultsCacheTtl`); requests
+   * it answers are neither counted nor limited, and revocation takes up to the TTL
+   * (docs/authorizer.md#caching-limits-and-revocation-delay).
+   * @default 'exact'
+   */
+  readonly limitsEnforcement?: LatchkeyConfig['limitsEnforcement'];
+  /**
+   * How long API Gateway caches a policy; revocation takes effect within this time. Only with
+   * `limitsEnforcement: 'cached'` (anything above 0 with `exact` fails the synth).
+   * @default - Duration.seconds(60) with 'cached', none with 'exact'
    */
   readonly resultsCacheTtl?: Duration;
+  /**
+   * How long each authorizer instance reuses a key item it read: fewer reads, and revocation,
+   * limit and scope changes take up to this long (docs/authorizer.md).
+   * @default Duration.seconds(0)
+   */
+  readonly keyCacheTtl?: Duration;
+  /**
+   * When a source IP that keeps presenting invalid tokens is refused without a read.
+   * @default - Latchkey's `sourceIpCoolDown` default (docs/configuration.md)
+   */
+  readonly sourceIpCoolDown?: LatchkeyConfig['sourceIpCoolDown'];
+  /**
+   * When a key used from many source IPs raises `ApiKeySuspicious`.
+   * @default - Latchkey's `suspiciousSourceIps` default (docs/configuration.md)
+   */
+  readonly suspiciousSourceIps?: LatchkeyConfig['suspiciousSourceIps'];
   /**
    * Request parameters that key the policy cache, e.g. `method.request.header.Authorization`.
    * API Gateway answers 401 without calling the authorizer when one of them is missing, so with
@@ -63,37 +89,21 @@ export interface LatchkeyAuthorizerProps {
 // Concrete methods only: the authorizer sees the request's real verb, so an `ANY` route could never match.
 const ROUTE_KEY = /^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) \/\S*$/;
 
-/** JSON error bodies for the refusals API Gateway answers itself (docs/authorizer.md); never a reason. */
-const GATEWAY_ERROR_RESPONSES: ReadonlyArray<{
-  id: string;
-  type: apigateway.ResponseType;
-  statusCode: string;
-  code: string;
-  message: string;
-}> = [
-  {
-    id: 'Unauthorized',
-    type: apigateway.ResponseType.UNAUTHORIZED,
-    statusCode: '401',
-    code: 'unauthorized',
-    message: 'Unauthorized',
-  },
-  {
-    id: 'AccessDenied',
-    type: apigateway.ResponseType.ACCESS_DENIED,
-    statusCode: '403',
-    code: 'forbidden',
-    message: 'Forbidden',
-  },
-];
-
-/** Gives `api` the JSON bodies above instead of API Gateway's `{"message": ...}`. */
+/**
+ * Gives `api` Latchkey's answers for the refusals API Gateway answers itself (`lib/gateway-responses.ts`,
+ * docs/authorizer.md): JSON error bodies instead of `{"message": ...}`, and on a 403 the refusal's
+ * `reason` and a `Retry-After` header when waiting helps (rate limit, quota, cool-down). Never the
+ * reason of any other refusal.
+ */
 export function addLatchkeyGatewayResponses(api: apigateway.RestApiBase): void {
-  for (const r of GATEWAY_ERROR_RESPONSES) {
-    api.addGatewayResponse(r.id, {
-      type: r.type,
-      statusCode: r.statusCode,
-      templates: { 'application/json': JSON.stringify({ error: { code: r.code, message: r.message } }) },
+  for (const r of LATCHKEY_GATEWAY_RESPONSES) {
+    api.addGatewayResponse(r.type === 'UNAUTHORIZED' ? 'Unauthorized' : 'AccessDenied', {
+      type: apigateway.ResponseType.of(r.type),
+      statusCode: String(r.statusCode),
+      responseHeaders: Object.fromEntries(
+        Object.entries(r.headers).map(([header, key]) => [header, `context.authorizer.${key}`]),
+      ),
+      templates: { 'application/json': r.template },
     });
   }
 }
@@ -123,7 +133,14 @@ export class LatchkeyAuthorizer extends Construct {
       );
     }
     this.routeScopes = props.routeScopes;
-    const ttl = props.resultsCacheTtl ?? Duration.seconds(60);
+    const enforcement = props.limitsEnforcement ?? 'exact';
+    const ttl = props.resultsCacheTtl ?? Duration.seconds(enforcement === 'cached' ? 60 : 0);
+    if (enforcement === 'exact' && ttl.toSeconds() > 0) {
+      throw new Error(
+        'resultsCacheTtl above 0 lets cached answers bypass rate limits and quotas; ' +
+          "set limitsEnforcement: 'cached' to accept that (docs/authorizer.md)",
+      );
+    }
 
     this.function = new LatchkeyFunction(this, 'Function', {
       declaration: functions.authorizer,
@@ -134,6 +151,9 @@ export class LatchkeyAuthorizer extends Construct {
           routeScopes: props.routeScopes,
           apiEnvironment: props.environment ?? null,
           auditRetentionDays: props.auditRetentionDays ?? CONFIG_DEFAULTS.auditRetentionDays,
+          keyCacheSeconds: (props.keyCacheTtl ?? Duration.seconds(0)).toSeconds(),
+          sourceIpCoolDown: props.sourceIpCoolDown ?? CONFIG_DEFAULTS.sourceIpCoolDown,
+          suspiciousSourceIps: props.suspiciousSourceIps ?? CONFIG_DEFAULTS.suspiciousSourceIps,
         },
       }),
     });

@@ -64,58 +64,53 @@ afterAll(() => {
 });
 
 describe('denials', () => {
-  it('records a request without a token, or with a malformed one, under the source IP', async () => {
-    await refused(handler(authorizerEvent('GET', '/demo/agents', { sourceIp: '192.0.2.10' })));
-    await refused(
-      handler(authorizerEvent('GET', '/demo/agents', { sourceIp: '192.0.2.10', token: 'sk_dev_junk' })),
-    );
-    const items = await audit('IP#192.0.2.10');
-    expect(items.map((i) => (i.details as { reason: string }).reason).sort()).toEqual([
-      'malformed_token',
-      'missing_token',
-    ]);
-    for (const i of items) {
-      expect(i).toMatchObject({
-        event_name: 'admin.api_key_denied',
-        actor: 'anonymous',
-        source_ip: '192.0.2.10',
-        user_agent: 'jest/1.0',
-        details: { status: 401, route: 'GET /demo/agents' },
-      });
-      expect(i).not.toHaveProperty('organization_id');
-      expect(i).not.toHaveProperty('key_id');
-    }
-  });
+  afterEach(() => jest.useRealTimers());
 
-  it('records a wrong secret under the key, in its organization feed', async () => {
+  it('summarises refusals that name no key per source IP and minute, never in a real key’s history', async () => {
     const { record } = await newKey();
-    const { formatToken, newSecret } = await import('../../functions/domain/token');
-    // The key's id with another secret: well formed, so it reaches the read and fails the hash check.
-    await refused(
-      handler(
-        authorizerEvent('GET', '/demo/agents', { token: formatToken('development', record.id, newSecret()) }),
-      ),
-    );
-    const [entry] = await audit(`KEY#${record.id}`);
-    expect(entry).toMatchObject({
-      event_name: 'admin.api_key_denied',
-      key_id: record.id,
-      key_prefix: record.key_prefix,
-      actor: record.key_prefix,
-      organization_id: 'acme',
-      details: { reason: 'wrong_secret', status: 401 },
-    });
-  });
-
-  it('records an unknown key id without an organization', async () => {
     const { formatToken, newKeyId, newSecret } = await import('../../functions/domain/token');
-    const id = newKeyId();
-    await refused(
-      handler(authorizerEvent('GET', '/demo/agents', { token: formatToken('development', id, newSecret()) })),
-    );
-    const [entry] = await audit(`KEY#${id}`);
-    expect(entry).toMatchObject({ key_id: id, details: { reason: 'unknown_key', status: 401 } });
-    expect(entry).not.toHaveProperty('organization_id');
+    const unknownId = newKeyId();
+    const t = Math.ceil(Date.now() / MINUTE) * MINUTE + 3 * MINUTE;
+    fakeDateOnly(t + 1_000);
+    const from = (token?: string) =>
+      refused(
+        handler(
+          authorizerEvent('GET', '/demo/agents', { sourceIp: '192.0.2.10', ...(token ? { token } : {}) }),
+        ),
+      );
+    await from();
+    await from('sk_dev_junk');
+    await from(formatToken('development', unknownId, newSecret()));
+    // A token built from the real key's public prefix: well formed, read, and the secret fails.
+    await from(formatToken('development', record.id, newSecret()));
+    // Nothing is written per refusal.
+    expect(await audit('IP#192.0.2.10')).toEqual([]);
+    expect(await audit(`KEY#${record.id}`)).toEqual([]);
+    expect(await audit(`KEY#${unknownId}`)).toEqual([]);
+
+    // The first request of a later minute writes the finished one.
+    jest.setSystemTime(t + MINUTE + 1_000);
+    await refused(handler(authorizerEvent('GET', '/demo/agents', { sourceIp: '192.0.2.99' })));
+    const items = await audit('IP#192.0.2.10');
+    expect(items).toHaveLength(1);
+    expect(items[0]).toMatchObject({
+      event_name: 'admin.api_key_denied_summary',
+      actor: 'anonymous',
+      source_ip: '192.0.2.10',
+      user_agent: 'jest/1.0',
+      timestamp: new Date(t).toISOString(),
+      details: {
+        count: 4,
+        reasons: { missing_token: 1, malformed_token: 1, unknown_key: 1, wrong_secret: 1 },
+        routes: ['GET /demo/agents'],
+        window_start: new Date(t).toISOString(),
+      },
+    });
+    const details = items[0]?.details as { key_prefixes: string[] } | undefined;
+    expect(details?.key_prefixes.sort()).toEqual([record.key_prefix, `sk_dev_${unknownId}`].sort());
+    expect(items[0]).not.toHaveProperty('organization_id');
+    expect(items[0]).not.toHaveProperty('key_id');
+    expect(await audit(`KEY#${record.id}`)).toEqual([]);
   });
 
   it('records a 403 with its reason, route and caller', async () => {
@@ -157,6 +152,8 @@ describe('use, at most once per key per minute', () => {
   it('counts allowed requests in memory and writes one entry with the count when the minute is over', async () => {
     const { key, record } = await newKey();
     fakeDateOnly(start + 5_000);
+    // The key's first request in a minute moves its last use and records its source IP (once each).
+    expect(effect(await handler(authorizerEvent('GET', '/demo/agents', { token: key })))).toBe('Allow');
     const sent: string[] = [];
     const realSend = dynamodb.send.bind(dynamodb) as (c: unknown) => Promise<unknown>;
     const spy = jest.spyOn(dynamodb, 'send').mockImplementation(((c: { constructor: { name: string } }) => {
@@ -182,7 +179,7 @@ describe('use, at most once per key per minute', () => {
       key_id: record.id,
       organization_id: 'acme',
       timestamp: new Date(start).toISOString(),
-      details: { count: 3, window_start: new Date(start).toISOString() },
+      details: { count: 4, window_start: new Date(start).toISOString() },
     });
     const counter = await dynamodb.send(
       new GetCommand({
@@ -190,7 +187,7 @@ describe('use, at most once per key per minute', () => {
         Key: { pk: `USAGE#${record.id}`, sk: `M#${new Date(start).toISOString()}` },
       }),
     );
-    expect(counter.Item?.allowed).toBe(3);
+    expect(counter.Item?.allowed).toBe(4);
 
     // Further requests in the new minute write nothing more until it, too, is over.
     await handler(authorizerEvent('GET', '/demo/agents', { token: key }));
@@ -198,7 +195,7 @@ describe('use, at most once per key per minute', () => {
     jest.setSystemTime(start + 2 * MINUTE + 1_000);
     await handler(authorizerEvent('GET', '/demo/agents', { token: key }));
     const later = await audit(`KEY#${record.id}`);
-    expect(later.map((e) => (e.details as { count: number }).count)).toEqual([3, 2]);
+    expect(later.map((e) => (e.details as { count: number }).count)).toEqual([4, 2]);
   });
 
   it('writes one entry per minute across authorizer instances, whose counts all reach the counter', async () => {

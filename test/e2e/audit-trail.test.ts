@@ -78,8 +78,16 @@ it('turns N changes into exactly N audit entries, newest first, and one event pe
     (n) => n.length >= expected.length,
   );
   expect(names).toEqual(expected);
-  // Let the poller run a few more rounds: nothing is written twice.
-  await new Promise((r) => setTimeout(r, 1500));
+  // Nothing is written twice: the poller delivers the shard in order, so once the entry of a later
+  // change (to another key) is in, every delivery of the records above, a repeated one included,
+  // has been made. Waiting on that, not on a clock, is what lets this assert "exactly".
+  const marker = await call('POST', '/v1/api-keys', { name: 'marker', scopes: ['agents:read'] });
+  expect(marker.status).toBe(201);
+  const markerNames = await eventually(
+    () => auditNames(marker.body.id as string),
+    (n) => n.length > 0,
+  );
+  expect(markerNames).toEqual(['admin.api_key_created']);
   expect(await auditNames(id)).toEqual(expected);
 
   const entries = (await call('GET', `/v1/api-keys/${id}/audit`)).body.items as Record<string, unknown>[];

@@ -22,13 +22,33 @@ const config = (context: Record<string, unknown>) => readConfig(new App({ contex
 it('uses the defaults when no key is set, and cdk.json sets none (the schema holds every default)', () => {
   expect(config({})).toEqual(CONFIG_DEFAULTS);
   expect(Object.keys(cdkJson.context).filter((k) => k.startsWith('latchkey:'))).toEqual([]);
-  expect(CONFIG_DEFAULTS).toMatchObject({ auditRetentionDays: 400, authorizerCacheTtlSeconds: 60 });
+  expect(CONFIG_DEFAULTS).toMatchObject({
+    auditRetentionDays: 400,
+    // Exact limits by default: API Gateway's cache off, no in-memory key cache.
+    limitsEnforcement: 'exact',
+    authorizerCacheTtlSeconds: 0,
+    authorizerKeyCacheSeconds: 0,
+    sourceIpCoolDown: { invalidTokens: 20, windowSeconds: 60, coolDownSeconds: 300 },
+    suspiciousSourceIps: { distinctIps: 20, windowMinutes: 60 },
+  });
+});
+
+it('caches 60 s by default when limits may be approximate, and refuses a cache with exact limits', () => {
+  expect(config({ 'latchkey:limitsEnforcement': 'cached' }).authorizerCacheTtlSeconds).toBe(60);
+  expect(
+    config({ 'latchkey:limitsEnforcement': 'cached', 'latchkey:authorizerCacheTtlSeconds': '0' })
+      .authorizerCacheTtlSeconds,
+  ).toBe(0);
+  expect(() => config({ 'latchkey:authorizerCacheTtlSeconds': 60 })).toThrow(
+    /latchkey:authorizerCacheTtlSeconds" must be 0 with limitsEnforcement "exact"/,
+  );
 });
 
 it('parses values given as strings on the command line', () => {
   expect(
     config({
       'latchkey:authorizerCacheTtlSeconds': '0',
+      'latchkey:sourceIpCoolDown': '{"invalidTokens":0,"windowSeconds":60,"coolDownSeconds":60}',
       'latchkey:apiKeysEnabled': 'false',
       'latchkey:expiryThresholdsDays': '[30,1]',
       'latchkey:throttle': '{"rateLimit":5,"burstLimit":10}',
@@ -37,6 +57,7 @@ it('parses values given as strings on the command line', () => {
     }),
   ).toMatchObject({
     authorizerCacheTtlSeconds: 0,
+    sourceIpCoolDown: { invalidTokens: 0, windowSeconds: 60, coolDownSeconds: 60 },
     apiKeysEnabled: false,
     expiryThresholdsDays: [30, 1],
     throttle: { rateLimit: 5, burstLimit: 10 },
@@ -52,6 +73,10 @@ it('turns the demo environment check off with null or an empty string', () => {
 
 it.each([
   ['authorizerCacheTtlSeconds', 3601],
+  ['limitsEnforcement', 'approximate'],
+  ['authorizerKeyCacheSeconds', 301],
+  ['sourceIpCoolDown', { invalidTokens: 5, windowSeconds: 60 }],
+  ['suspiciousSourceIps', { distinctIps: 1, windowMinutes: 60 }],
   ['auditRetentionDays', 0],
   ['demoApiEnvironment', 'prod'],
   ['expiryThresholdsDays', []],

@@ -6,10 +6,15 @@ import type { FunctionDeclaration } from '../../lib/declaration';
 
 /**
  * An app with cdk.json's context (feature flags and latchkey:* defaults), as the CLI would give it.
- * Bundling is skipped unless asked for: most tests look at the template, not the code.
+ * Bundling is skipped unless asked for: most tests look at the template, not the code. CDK's own
+ * CloudFormation validation runs unless turned off: it costs seconds per test file (a WebAssembly
+ * engine to start), so only a test that looks at bundles rather than templates turns it off.
  */
-export function testApp(options: { bundling?: boolean; context?: Record<string, unknown> } = {}): App {
+export function testApp(
+  options: { bundling?: boolean; cfnValidation?: boolean; context?: Record<string, unknown> } = {},
+): App {
   return new App({
+    builtinCloudFormationValidation: options.cfnValidation ?? true,
     context: {
       ...cdkJson.context,
       ...(options.bundling ? {} : { 'aws:cdk:bundling-stacks': [] }),

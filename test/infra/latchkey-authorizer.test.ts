@@ -65,13 +65,12 @@ describe('protecting another stack’s RestApi', () => {
     template = Template.fromStack(new ProtectedApiStack(testApp(), 'OrdersStack'));
   });
 
-  it('adds a REQUEST authorizer to that API, cached 60 s per Authorization header and source IP', () => {
+  it('adds a REQUEST authorizer to that API with the cache off (exact limits, the default)', () => {
     template.hasResourceProperties('AWS::ApiGateway::Authorizer', {
       RestApiId: { Ref: logicalIdOf(template, 'AWS::ApiGateway::RestApi', {}) },
       Type: 'REQUEST',
-      AuthorizerResultTtlInSeconds: 60,
-      IdentitySource:
-        'method.request.header.Authorization,context.identity.sourceIp,context.httpMethod,context.resourcePath',
+      AuthorizerResultTtlInSeconds: 0,
+      IdentitySource: Match.absent(),
     });
   });
 
@@ -95,6 +94,9 @@ describe('protecting another stack’s RestApi', () => {
           [tables.keys.envVar]: 'latchkey-keys',
           [tables.counters.envVar]: 'latchkey-counters',
           [tables.audit.envVar]: 'latchkey-audit',
+          [SETTINGS.keyCacheSeconds.name]: '0',
+          [SETTINGS.sourceIpCoolDown.name]: '20,60,300',
+          [SETTINGS.suspiciousSourceIps.name]: '20,60',
         }),
       },
     });
@@ -134,6 +136,35 @@ describe('without caching', () => {
       Type: 'REQUEST',
       AuthorizerResultTtlInSeconds: 0,
       IdentitySource: Match.absent(),
+    });
+  });
+});
+
+describe('limits and the cache: a choice, with a safe default', () => {
+  it('caches 60 s per Authorization header, source IP and route when limits may be approximate', () => {
+    const template = Template.fromStack(
+      new ProtectedApiStack(testApp(), 'Cached', { authorizer: { limitsEnforcement: 'cached' } }),
+    );
+    template.hasResourceProperties('AWS::ApiGateway::Authorizer', {
+      AuthorizerResultTtlInSeconds: 60,
+      IdentitySource:
+        'method.request.header.Authorization,context.identity.sourceIp,context.httpMethod,context.resourcePath',
+    });
+  });
+
+  it('refuses a cache TTL with exact limits, which cached answers would bypass', () => {
+    expect(
+      () =>
+        new ProtectedApiStack(testApp(), 'Leaky', { authorizer: { resultsCacheTtl: Duration.seconds(30) } }),
+    ).toThrow("set limitsEnforcement: 'cached'");
+  });
+
+  it('tells each authorizer instance how long it may reuse a key item it read', () => {
+    const template = Template.fromStack(
+      new ProtectedApiStack(testApp(), 'KeyCache', { authorizer: { keyCacheTtl: Duration.seconds(5) } }),
+    );
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ [SETTINGS.keyCacheSeconds.name]: '5' }) },
     });
   });
 });

@@ -1,10 +1,13 @@
 /**
  * LatchkeyStack as CloudFormation: every assertion is derived from lib/declaration.ts where it can
- * be, so the tests follow the declaration instead of a second list.
+ * be, so the tests follow the declaration instead of a second list. The stack is synthesized once,
+ * as `npx cdk synth` does it (cdk-nag's plugin registered, so an unacknowledged finding fails the
+ * synth), and every test here, cdk-nag's included, reads that one synth: it is the slow part.
  */
-import { type CfnElement, Duration } from 'aws-cdk-lib';
+import { type CfnElement, Duration, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { CONFIG_DEFAULTS, functionSettings } from '../../lib/config';
 import { runtimeEnvironment } from '../../lib/constructs/latchkey-function';
@@ -41,7 +44,10 @@ const id: Record<string, string> = {};
 const getAtt = (logicalId: string, attribute = 'Arn') => ({ 'Fn::GetAtt': [logicalId, attribute] });
 
 beforeAll(() => {
-  stack = new LatchkeyStack(testApp(), 'LatchkeyStack');
+  const app = testApp();
+  stack = new LatchkeyStack(app, 'LatchkeyStack');
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  app.synth();
   template = Template.fromStack(stack);
   const logicalId = (c: IConstruct) => stack.resolve((c.node.defaultChild as CfnElement).logicalId) as string;
   id.key = logicalId(stack.key);
@@ -223,12 +229,11 @@ describe('REST API', () => {
     }
   });
 
-  it('has a REQUEST authorizer cached 60 s per Authorization header and source IP', () => {
+  it('has a REQUEST authorizer with API Gateway’s cache off by default, so limits count every request', () => {
     template.hasResourceProperties('AWS::ApiGateway::Authorizer', {
       Type: 'REQUEST',
-      AuthorizerResultTtlInSeconds: 60,
-      IdentitySource:
-        'method.request.header.Authorization,context.identity.sourceIp,context.httpMethod,context.resourcePath',
+      AuthorizerResultTtlInSeconds: 0,
+      IdentitySource: Match.absent(),
       AuthorizerUri: Match.objectLike({
         'Fn::Join': Match.arrayWith([Match.arrayWith([getAtt(functionId(template, functions.authorizer))])]),
       }),
@@ -277,7 +282,26 @@ describe('REST API', () => {
       ResponseType: type,
       StatusCode: status,
       ResponseTemplates: {
-        'application/json': Match.serializedJson({ error: { code, message: Match.anyValue() } }),
+        'application/json': Match.serializedJson(
+          Match.objectLike({ error: Match.objectLike({ code, message: Match.anyValue() }) }),
+        ),
+      },
+    });
+  });
+
+  it('maps a Deny’s context into the 403: the reason when waiting helps, and Retry-After', () => {
+    template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: 'ACCESS_DENIED',
+      ResponseParameters: { 'gatewayresponse.header.Retry-After': 'context.authorizer.retryAfter' },
+      ResponseTemplates: {
+        'application/json': Match.serializedJson({
+          error: {
+            code: 'forbidden',
+            message: 'Forbidden',
+            reason: '$context.authorizer.reason',
+            retry_after: '$context.authorizer.retryAfter',
+          },
+        }),
       },
     });
   });
@@ -402,7 +426,10 @@ describe('tenancy (docs/tenancy.md)', () => {
   it('passes latchkey:superAdmins to the seed, so changing it seeds again', () => {
     const admins = ['arn:aws:iam::123456789012:role/SecurityAdmins'];
     const t = Template.fromStack(
-      new LatchkeyStack(testApp({ context: { 'latchkey:superAdmins': admins } }), 'LatchkeyStack'),
+      new LatchkeyStack(
+        testApp({ cfnValidation: false, context: { 'latchkey:superAdmins': admins } }),
+        'LatchkeyStack',
+      ),
     );
     t.hasResourceProperties('AWS::CloudFormation::CustomResource', { SuperAdmins: admins });
     t.hasResourceProperties('AWS::Lambda::Function', {
@@ -527,6 +554,25 @@ describe('least privilege', () => {
     expect(querying.sort()).toEqual(['ExpiryScanner', 'ListKeys', 'Rotator']);
   });
 
+  it('lets the authorizer only count on the counters table: no read, no query (live state is read by management)', () => {
+    expect(tableActions(functions.authorizer, 'counters').sort()).toEqual([
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+    ]);
+    const querying = all
+      .filter((fn) => tableActions(fn, 'counters').includes('dynamodb:Query'))
+      .map((f) => f.name);
+    expect(querying.sort()).toEqual([
+      'GetKey',
+      'GetKeyUsage',
+      'ListKeys',
+      'RevokeKey',
+      'RotateKey',
+      'SuspicionNotifier',
+      'UpdateKey',
+    ]);
+  });
+
   it('ListKeys cannot write keys (its one write is a refusal to the append-only audit)', () => {
     const keys = tableActions(functions.listKeys, 'keys');
     expect(keys).not.toContain('dynamodb:PutItem');
@@ -593,6 +639,35 @@ describe('least privilege', () => {
       expect(publish.length > 0).toBe(fn.access.includes('events:put'));
       for (const s of publish)
         expect(s.Resource).toEqual(getAtt(logicalIdOf(template, 'AWS::Events::EventBus', {})));
+    }
+  });
+});
+
+/**
+ * cdk-nag (v3: a policy-validation plugin, so findings are read from its report, not from
+ * Annotations): the AwsSolutions pack finds nothing unacknowledged, errors or warnings, and every
+ * acknowledgment says why.
+ */
+describe('cdk-nag AwsSolutions', () => {
+  it('has no unacknowledged finding, error or warning', () => {
+    const report = new AwsSolutionsChecks(undefined, { verbose: true }).validateScope(stack);
+    const findings = report.violations.map((v) => ({
+      rule: v.ruleName,
+      severity: v.severity,
+      at: v.violatingResources.map((r) => r.constructPath),
+    }));
+    expect(findings).toEqual([]);
+    expect(report.success).toBe(true);
+  });
+
+  it('gives every acknowledgment a reason a reviewer can check', () => {
+    const acknowledged = stack.node
+      .findAll()
+      .flatMap((c) => c.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY))
+      .flatMap((m) => Object.entries(m.data as Record<string, string>));
+    expect(acknowledged.length).toBeGreaterThan(0);
+    for (const [rule, reason] of acknowledged) {
+      expect([rule, reason.length >= 80]).toEqual([rule, true]);
     }
   });
 });

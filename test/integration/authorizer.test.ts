@@ -96,8 +96,7 @@ describe('authorizer', () => {
       await expectUnauthorized(handler(authorizerEvent('GET', '/demo/agents', { token: 'sk_dev_nonsense' })));
       const typo = key.slice(0, 20) + (key[20] === 'a' ? 'b' : 'a') + key.slice(21);
       await expectUnauthorized(handler(authorizerEvent('GET', '/demo/agents', { token: typo })));
-      // The refusal is audited (a PutItem), but the key is never read.
-      expect(send).toHaveBeenCalled();
+      // Junk is counted in memory and summarised per source IP and minute; the key is never read.
       const reads = send.mock.calls.filter(([command]) => command.constructor.name === 'GetCommand');
       expect(reads).toHaveLength(0);
     } finally {

@@ -37,10 +37,15 @@ it('refuses another server that took the port while our JVM was starting, and ki
     });
   });
   // startDynamoDbLocal checks the port is free, then spawns the JVM, which binds about a second
-  // later: the impostor takes the port in between.
+  // later: the impostor takes the port in between, as soon as the JVM is seen running (a fixed
+  // pause instead could end before the port check on a busy machine).
   const starting = startDynamoDbLocal({ port });
   starting.catch(() => {});
-  await new Promise((r) => setTimeout(r, 50));
+  const spawnDeadline = Date.now() + 10_000;
+  while (!javaOnPort(port)) {
+    if (Date.now() > spawnDeadline) throw new Error('the JVM never started');
+    await new Promise((r) => setTimeout(r, 10));
+  }
   await listenWhenFree(impostor, port);
   try {
     await expect(starting).rejects.toThrow(/answered before ours started|exited .* before it was ready/);

@@ -1,19 +1,21 @@
 /**
- * One DynamoDB Local (in memory, free random port) for the whole Jest run. Each test file makes its
- * own tables with a unique prefix (`test/support/tables.ts`), so files never share data.
+ * One DynamoDB Local (in memory, free random port) for the integration and e2e tiers: each of the
+ * two projects names this setup, and when both run they share the first one's server. Each test
+ * file makes its own tables with a unique prefix (`test/support/tables.ts`), so files never share data.
  */
-import { startDynamoDbLocal } from '../../local/dynamodb';
+import { type DynamoDbLocal, startDynamoDbLocal } from '../../local/dynamodb';
+
+const shared = globalThis as { __DDB__?: Promise<DynamoDbLocal> };
 
 export default async function globalSetup(): Promise<void> {
-  const db = await startDynamoDbLocal({ port: 0 });
-  (globalThis as { __DDB__?: unknown }).__DDB__ = db;
+  // Lambda runs Node.js 22; the SDK's notice about Node 20 on a laptop is noise in test output.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  // The JIT's first tier only: the JVM starts on about half the CPU, which matters on a small
+  // shared CI machine; tests give DynamoDB Local too little work for the optimizing tier to pay off.
+  process.env.JAVA_TOOL_OPTIONS ??= '-XX:TieredStopAtLevel=1 -XX:+UseSerialGC';
+  shared.__DDB__ ??= startDynamoDbLocal({ port: 0 });
+  const db = await shared.__DDB__;
   // Workers start after this and inherit the environment.
   process.env.AWS_ENDPOINT_URL_DYNAMODB = db.endpoint;
   process.env.AWS_ENDPOINT_URL_DYNAMODB_STREAMS = db.endpoint;
-  process.env.AWS_REGION = 'us-east-1';
-  process.env.AWS_ACCESS_KEY_ID = 'local';
-  process.env.AWS_SECRET_ACCESS_KEY = 'local';
-  process.env.POWERTOOLS_LOG_LEVEL = process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT';
-  // EMF lines are stdout too; the files that check metrics set 'false' before loading a handler.
-  process.env.POWERTOOLS_METRICS_DISABLED = process.env.POWERTOOLS_METRICS_DISABLED ?? 'true';
 }

@@ -50,14 +50,22 @@ export function call(method: string, path: string, options: Parameters<typeof ap
   return invoke(handlerFor(method, path), apiEvent(method, path, options));
 }
 
-/** Whether the authorizer (the real handler) lets `token` through to `GET /demo/agents`. */
+let caller = 0;
+
+/**
+ * Whether the authorizer (the real handler) lets `token` through to `GET /demo/agents`. Each check
+ * comes from a source IP of its own: a test checking that many old tokens fail would otherwise get
+ * its one IP cooled down (docs/authorizer.md#junk-and-cool-down), which has tests of its own.
+ */
 export async function tokenWorks(token: string): Promise<boolean> {
+  caller++;
+  const sourceIp = `10.${(caller >> 16) & 255}.${(caller >> 8) & 255}.${caller & 255}`;
   // Loaded on first use: it reads the route scopes the stack put in the environment at import.
   const { handler } = require('../../functions/handlers/authorizer') as {
     handler: (e: APIGatewayRequestAuthorizerEvent) => Promise<{ policyDocument: { Statement: unknown[] } }>;
   };
   try {
-    const result = await handler(authorizerEvent('GET', '/demo/agents', { token }));
+    const result = await handler(authorizerEvent('GET', '/demo/agents', { token, sourceIp }));
     return (result.policyDocument.Statement[0] as { Effect: string }).Effect === 'Allow';
   } catch {
     return false; // 401

@@ -23,6 +23,9 @@ it.each([
   ['LATCHKEY_API_ENVIRONMENT', 'prod'],
   ['LATCHKEY_ROUTE_SCOPES', '{"GET /x": 1}'],
   ['LATCHKEY_ROUTE_SCOPES', 'not json'],
+  ['LATCHKEY_KEY_CACHE_SECONDS', '-1'],
+  ['LATCHKEY_IP_COOL_DOWN', '20,60'],
+  ['LATCHKEY_SUSPICIOUS_IPS', '20,sixty'],
 ])('fails on a malformed %s (%s), naming it', (name, value) => {
   process.env[name] = value;
   const key = (Object.keys(SETTINGS) as (keyof typeof SETTINGS)[]).find((k) => SETTINGS[k].name === name);
@@ -37,6 +40,9 @@ it('reads back exactly what the builder wrote', () => {
     apiKeysEnabled: false,
     apiEnvironment: null,
     routeScopes: { 'GET /orders': 'orders:read' },
+    keyCacheSeconds: 5,
+    sourceIpCoolDown: { invalidTokens: 7, windowSeconds: 30, coolDownSeconds: 600 },
+    suspiciousSourceIps: { distinctIps: 0, windowMinutes: 15 },
   };
   const written = {
     ...functionEnvironment(functions.authorizer, {
@@ -56,6 +62,9 @@ it('reads back exactly what the builder wrote', () => {
   expect(setting('apiKeysEnabled')).toBe(false);
   expect(setting('apiEnvironment')).toBeNull();
   expect(setting('routeScopes')).toEqual({ 'GET /orders': 'orders:read' });
+  expect(setting('keyCacheSeconds')).toBe(5);
+  expect(setting('sourceIpCoolDown')).toEqual({ invalidTokens: 7, windowSeconds: 30, coolDownSeconds: 600 });
+  expect(setting('suspiciousSourceIps')).toEqual({ distinctIps: 0, windowMinutes: 15 });
   expect(tableName('counters')).toBe('c');
 });
 

@@ -4,7 +4,7 @@
  * says `end_previous_grace` (docs/key-changes.md).
  */
 import { authorizeKey, withWarnings } from '../../services/access-control';
-import { rotateKey } from '../../services/api-keys';
+import { rotateKeyWithUse } from '../../services/api-keys';
 import { json } from '../../shared/http';
 import { managementRoute } from './kit';
 import { keyIdParams, rotateKeyBody } from './schemas';
@@ -13,7 +13,7 @@ export const handler = managementRoute(
   { params: keyIdParams, body: rotateKeyBody },
   async ({ params, body, actor }) => {
     const { decision } = await authorizeKey(actor, 'api_key:rotate', params.id);
-    const { key, record, previous_key_expires_at } = await rotateKey(params.id, body, actor);
+    const { key, record, previous_key_expires_at } = await rotateKeyWithUse(params.id, body, actor);
     return json(200, withWarnings({ ...record, key, previous_key_expires_at }, decision));
   },
 );

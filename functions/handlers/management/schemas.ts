@@ -3,6 +3,12 @@ import { z } from 'zod';
 import type { RotationPolicy } from '../../domain/api-key';
 import { jsonObjectProblem, unsafeCharacter, utcInstant } from '../../domain/input';
 import { isValidCidr } from '../../domain/ip-allowlist';
+import {
+  MAX_RATE_WINDOW_SECONDS,
+  MAX_REFILL_INTERVAL_SECONDS,
+  MIN_REFILL_INTERVAL_SECONDS,
+  parseInterval,
+} from '../../domain/rate-limit';
 import { catalogEntry, isSystemScope, SCOPE_PATTERN } from '../../domain/scopes';
 import { ENVIRONMENTS } from '../../domain/token';
 
@@ -132,6 +138,27 @@ export const rotationPolicy = z
   });
 
 const rateLimit = z.int().min(1).max(1_000_000);
+const rateWindow = z.int().min(1).max(MAX_RATE_WINDOW_SECONDS);
+const MAX_QUOTA = 1_000_000_000;
+const remaining = z.int().min(0).max(MAX_QUOTA);
+const refillAmount = z.int().min(1).max(MAX_QUOTA);
+/** Whole seconds, or a number with a unit (`"30m"`, `"1h"`, `"7d"`); stored and shown as seconds. */
+const refillInterval = z.union([z.int(), z.string().max(16)]).transform((v, ctx) => {
+  const seconds = parseInterval(v);
+  if (
+    seconds === undefined ||
+    seconds < MIN_REFILL_INTERVAL_SECONDS ||
+    seconds > MAX_REFILL_INTERVAL_SECONDS
+  ) {
+    ctx.issues.push({
+      code: 'custom',
+      input: v,
+      message: `must be ${MIN_REFILL_INTERVAL_SECONDS}..${MAX_REFILL_INTERVAL_SECONDS} seconds, as a number of seconds or e.g. "30m", "1h", "7d"`,
+    });
+    return z.NEVER;
+  }
+  return seconds;
+});
 
 export const createKeyBody = z
   .object({
@@ -142,6 +169,10 @@ export const createKeyBody = z
     expires_at: futureInstant.optional(),
     expires_in_days: z.int().min(1).max(3650).optional(),
     rate_limit: rateLimit.optional(),
+    rate_limit_window_seconds: rateWindow.optional(),
+    remaining: remaining.optional(),
+    refill_amount: refillAmount.optional(),
+    refill_interval: refillInterval.optional(),
     ip_allowlist: ipAllowlist.optional(),
     organization_id: tenantId.default('default'),
     workspace_id: tenantId.optional(),
@@ -156,6 +187,20 @@ export const createKeyBody = z
         code: 'custom',
         path: ['expires_in_days'],
         message: 'give expires_at or expires_in_days, not both',
+      });
+    }
+    if (b.rate_limit_window_seconds !== undefined && b.rate_limit === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['rate_limit_window_seconds'],
+        message: 'needs rate_limit (the limit this window is for)',
+      });
+    }
+    if ((b.refill_amount === undefined) !== (b.refill_interval === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [b.refill_amount === undefined ? 'refill_amount' : 'refill_interval'],
+        message: 'give refill_amount and refill_interval together',
       });
     }
     if (b.key_type !== 'workspace' && b.workspace_id) {
@@ -180,6 +225,10 @@ export const updateKeyBody = z
     description: description.nullable(),
     scopes: scopeList,
     rate_limit: rateLimit.nullable(),
+    rate_limit_window_seconds: rateWindow.nullable(),
+    remaining: remaining.nullable(),
+    refill_amount: refillAmount.nullable(),
+    refill_interval: refillInterval.nullable(),
     ip_allowlist: ipAllowlist.nullable(),
     expires_at: futureInstant.nullable(),
     enabled: z.boolean(),
