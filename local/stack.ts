@@ -186,9 +186,7 @@ async function seedLocalPrincipals(principals: readonly LocalPrincipal[], log: (
   const tenancy = require('../functions/services/tenancy') as typeof import('../functions/services/tenancy');
   const result = await tenancy.seed({ principal: LOCAL_SEED_ACTOR }, localSeedInput(principals));
   if (result.bindings_created.length) {
-    log(
-      `bound ${result.bindings_created.length} local principal(s) (.local/credentials.json) to their roles`,
-    );
+    log(`bound ${result.bindings_created.length} local principal(s) to their roles (docs/tenancy.md)`);
   }
 }
 

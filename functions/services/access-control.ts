@@ -153,12 +153,14 @@ interface Refusal {
   readonly refusedBy: 'unbound' | 'out_of_reach' | 'role' | 'policy' | 'root_mode';
   readonly role?: Role | null;
   readonly rule?: SourcedRule;
+  /** `METHOD /resource`, when the refusal came before the route named its action. */
+  readonly route?: string;
 }
 
 /** Audits the refusal (never failing the answer on it), then throws its error. */
 async function refuse(
   caller: Actor,
-  action: Action,
+  action: Action | '*',
   resource: Resource,
   refusal: Refusal,
   now: Date,
@@ -177,6 +179,7 @@ async function refuse(
         key: resource.key,
         details: {
           action,
+          ...(refusal.route ? { route: refusal.route } : {}),
           status: refusal.status,
           refused_by: refusal.refusedBy,
           ...(refusal.role !== undefined ? { role: refusal.role } : {}),
@@ -240,9 +243,11 @@ const unboundRefusal = (): Refusal => ({
  * The gate every management route passes before its input is even parsed: an unbound principal is
  * refused (403, audited) whatever it sends.
  */
-export async function requireBound(caller: Actor, clock: Clock = systemClock): Promise<void> {
+export async function requireBound(caller: Actor, clock: Clock = systemClock, route?: string): Promise<void> {
   const bindings = await bindingsOf(caller);
-  if (bindings.length === 0) await refuse(caller, 'scope:read', {}, unboundRefusal(), clock());
+  // Before the route names its action: the refusal says which route (action `*`).
+  if (bindings.length === 0)
+    await refuse(caller, '*', {}, { ...unboundRefusal(), ...(route ? { route } : {}) }, clock());
 }
 
 // ---- The check -----------------------------------------------------------------------------------

@@ -132,7 +132,7 @@ export interface RouteOptions {
    * Runs right after the feature flag, before the input is parsed: the management routes refuse an
    * unbound principal here, whatever it sent (`functions/handlers/management/kit.ts`).
    */
-  readonly gate?: (actor: Actor) => Promise<void>;
+  readonly gate?: (actor: Actor, route: string) => Promise<void>;
 }
 
 const noQuery = z.object({}).strict();
@@ -169,7 +169,7 @@ export function route<B = undefined, Q = Record<string, never>, P = Record<strin
         throw new ServiceDisabledError('API key management is disabled (apiKeys.enabled = false).');
       }
       const actor = actorOf(event);
-      if (options.gate) await options.gate(actor);
+      if (options.gate) await options.gate(actor, `${event.httpMethod} ${event.resource}`);
       const rawBody = readJsonBody(event);
       const params = parse(
         (schemas.params ?? z.object({})) as ZodType<P>,

@@ -147,7 +147,11 @@ describe('an unbound principal', () => {
         expect(await auditOf(reply.requestId)).toEqual([
           expect.objectContaining({
             organization_id: 'platform',
-            details: expect.objectContaining({ refused_by: 'unbound', status: 403 }),
+            details: expect.objectContaining({
+              refused_by: 'unbound',
+              status: 403,
+              route: `${r.method} ${r.path}`,
+            }),
           }),
         ]);
       }

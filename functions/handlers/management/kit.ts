@@ -12,7 +12,7 @@ export function managementRoute<B = undefined, Q = Record<string, never>, P = Re
   schemas: RouteSchemas<B, Q, P>,
   fn: (input: RouteInput<B, Q, P>) => Promise<APIGatewayProxyResult>,
 ) {
-  return route(schemas, fn, { gate: (actor) => requireBound(actor) });
+  return route(schemas, fn, { gate: (actor, name) => requireBound(actor, undefined, name) });
 }
 
 type Handler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
