@@ -620,6 +620,32 @@ describe('organizations, workspaces and bindings as records', () => {
     await expectRefused(() => call(owner(), 'GET', '/v1/api-keys?organization_id=beta'), 403, {
       refused_by: 'out_of_reach',
     });
+    // Reach and other filters together (DynamoDB refuses some filter shapes: keep them valid).
+    const filtered = await call(
+      p['workspace-admin'] as LocalPrincipal,
+      'GET',
+      '/v1/api-keys?environment=development&status=active&scope=agents:read',
+    );
+    expect(filtered.status).toBe(200);
+    for (const k of filtered.body.items as { workspace_id: string }[])
+      expect(k.workspace_id).toBe('acme-prod');
+    const mixed = await call(
+      p.alice as LocalPrincipal,
+      'GET',
+      '/v1/api-keys?status=active&organization_id=acme',
+    );
+    expect(mixed.status).toBe(200);
+    // Two organizations in reach: one listing across both, through by_kind and the reach filter.
+    const second = await call(p['super-admin'] as LocalPrincipal, 'PUT', '/v1/admin-bindings', {
+      principal: `arn:aws:iam::${LOCAL_ACCOUNT_ID}:role/OpsAdmins`,
+      role: 'auditor',
+      organization_id: 'beta',
+    });
+    expect(second.status).toBe(201);
+    const both = await call(p.alice as LocalPrincipal, 'GET', '/v1/api-keys?status=active&limit=100');
+    expect(both.status).toBe(200);
+    const orgs = new Set((both.body.items as { organization_id: string }[]).map((k) => k.organization_id));
+    expect([...orgs].sort()).toEqual(['acme', 'beta']);
     const ws = await call(
       p['workspace-admin'] as LocalPrincipal,
       'GET',
