@@ -58,7 +58,8 @@ export type Grant = TableGrant | KmsGrant | EventsGrant | SecretsGrant;
 
 /**
  * Exact actions per declared access. Deliberately absent everywhere: DeleteItem (keys are revoked,
- * never deleted; counters expire by TTL), BatchGetItem, BatchWriteItem and Scan. `get` is GetItem
+ * never deleted; counters expire by TTL) except `admin:delete` (removing a principal binding),
+ * BatchGetItem, BatchWriteItem and Scan. `get` is GetItem
  * on the table only, so a function that fetches one key by id (the authorizer above all) cannot
  * list keys through an index. The audit table gets PutItem and Query only: nobody can change or
  * remove an audit entry (docs/architecture.md).
@@ -141,6 +142,37 @@ export const ACCESS_GRANTS: Readonly<Record<Access, Grant>> = {
     service: 'dynamodb',
     table: 'apis',
     actions: ['dynamodb:PutItem'],
+    read: false,
+    indexes: false,
+  },
+  // Tenancy records (docs/tenancy.md): the access check reads one item or one partition; writes are
+  // conditional, and most go in a transaction with their audit entry (whose PutItem is audit:write).
+  'admin:get': {
+    service: 'dynamodb',
+    table: 'admin',
+    actions: ['dynamodb:GetItem'],
+    read: true,
+    indexes: false,
+  },
+  'admin:query': {
+    service: 'dynamodb',
+    table: 'admin',
+    actions: ['dynamodb:Query'],
+    read: true,
+    indexes: false,
+  },
+  'admin:write': {
+    service: 'dynamodb',
+    table: 'admin',
+    actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
+    read: false,
+    indexes: false,
+  },
+  // Only removing a principal binding deletes anything, and only on this table (AdminBindings).
+  'admin:delete': {
+    service: 'dynamodb',
+    table: 'admin',
+    actions: ['dynamodb:DeleteItem'],
     read: false,
     indexes: false,
   },

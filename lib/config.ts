@@ -14,6 +14,7 @@ import { z } from 'zod';
 import { ENVIRONMENTS } from '../functions/domain/token';
 import { routeScopeMap, servedRoutes } from './declaration';
 import type { SettingValues } from './function-environment';
+import { policyRulesSchema, superAdminsSchema } from './policy-schema';
 
 /** CloudWatch Logs accepts only these retention periods (days). */
 const LOG_RETENTION_DAYS = [
@@ -23,7 +24,7 @@ const LOG_RETENTION_DAYS = [
 const int = (min: number, max: number) => z.int().min(min).max(max);
 
 /** Values given with `-c` arrive as text: read JSON where the key expects a number, list, object or null. */
-const fromText = <T extends z.ZodType>(schema: T) =>
+const fromText = <T extends z.core.$ZodType>(schema: T) =>
   z.preprocess((value) => {
     if (typeof value !== 'string') return value;
     if (value === '') return null;
@@ -108,6 +109,13 @@ export const configSchema = z
     iteratorAgeAlarmMinutes: fromText(int(1, 24 * 60)).default(5),
     /** Set the account's API Gateway logging role (false when the account already has one). */
     apiGatewayCloudWatchRole: fromText(z.boolean()).default(true),
+    /**
+     * IAM principals (ARNs or `*` patterns) bound as super admins on deploy and local start, if not
+     * bound yet (docs/tenancy.md#seeding). Removing one here does not unbind it.
+     */
+    superAdmins: fromText(superAdminsSchema).default([]),
+    /** Policy rules for every organization, evaluated before each organization's own (docs/tenancy.md). */
+    policyRules: fromText(policyRulesSchema).default([]),
     /** A REGIONAL WAFv2 web ACL to associate with the API stage; `null` for none. */
     webAclArn: fromText(
       z
@@ -218,6 +226,8 @@ export function functionSettings(config: LatchkeyConfig, accountId: string): Set
     routeScopes: routeScopeMap(servedRoutes(config)),
     accountId,
     apiCacheSeconds: config.apiCacheSeconds,
+    superAdmins: config.superAdmins,
+    policyRules: config.policyRules,
     keyCacheSeconds: config.authorizerKeyCacheSeconds,
     sourceIpCoolDown: config.sourceIpCoolDown,
     suspiciousSourceIps: config.suspiciousSourceIps,

@@ -27,9 +27,13 @@ export type Access =
   | 'secrets:write'
   | 'apis:get'
   | 'apis:query'
-  | 'apis:write';
+  | 'apis:write'
+  | 'admin:get'
+  | 'admin:query'
+  | 'admin:write'
+  | 'admin:delete';
 
-export type TableId = 'keys' | 'counters' | 'audit' | 'apis';
+export type TableId = 'keys' | 'counters' | 'audit' | 'admin' | 'apis';
 
 /**
  * Configuration a function reads besides the resources its access implies; each becomes one
@@ -43,6 +47,8 @@ export type Setting =
   | 'routeScopes'
   | 'accountId'
   | 'apiCacheSeconds'
+  | 'superAdmins'
+  | 'policyRules'
   | 'keyCacheSeconds'
   | 'sourceIpCoolDown'
   | 'suspiciousSourceIps';
@@ -153,6 +159,19 @@ export const tables = {
       },
     },
   },
+  /**
+   * Tenancy and admin access, one table (docs/tenancy.md#records): organizations (`pk` = `ORG`),
+   * workspaces and organization policies (`pk` = `ORG#<org>`), principal bindings (`pk` =
+   * `BINDING`) and root-mode elevations (`pk` = `ELEVATION`, expiring by TTL). Every read on a
+   * request path is a GetItem or a Query on one partition; no index, no Scan.
+   */
+  admin: {
+    envVar: 'ADMIN_TABLE_NAME',
+    partitionKey: { name: 'pk', type: 'S' },
+    sortKey: { name: 'sk', type: 'S' },
+    indexes: {},
+    ttlAttribute: 'ttl',
+  },
 } as const satisfies Record<TableId, TableDeclaration>;
 
 /** One table's declaration, typed for code that treats every table alike (CDK, local tables, IAM). */
@@ -193,6 +212,11 @@ export interface RouteDeclaration {
   readonly path: string;
   readonly auth: RouteAuth;
   readonly fn: FunctionDeclaration;
+  /**
+   * Only callers whose credentials carry MFA (`aws:MultiFactorAuthPresent`): on AWS a statement of
+   * the REST API's resource policy, locally the principal's `"mfa": true` (docs/tenancy.md#root-mode).
+   */
+  readonly mfa?: true;
 }
 
 /** What the built-in registration `default` is made of: the demo routes, their environment, this account. */
@@ -208,12 +232,25 @@ const decisionSettings: Setting[] = [
   'suspiciousSourceIps',
 ];
 
-// Every management route answers 503 while the apiKeys.enabled flag is off.
+/**
+ * What every management function needs for the access check (`functions/services/access-control.ts`):
+ * read the caller's bindings, elevation and organization (GetItem, Query on one partition), and
+ * audit each refusal (PutItem on the audit table).
+ */
+export const ACCESS_CHECK: readonly Access[] = ['admin:get', 'admin:query', 'audit:write'];
+
+// Every management route answers 503 while the apiKeys.enabled flag is off, and checks its caller.
 const management = (name: string, file: string, access: Access[]): FunctionDeclaration => ({
   name,
   entry: `functions/handlers/management/${file}.ts`,
-  access,
-  settings: ['apiKeysEnabled'],
+  access: [...new Set([...access, ...ACCESS_CHECK])],
+  settings: ['apiKeysEnabled', 'policyRules', 'auditRetentionDays'],
+});
+
+/** `fn` with more settings than `management` gives it. */
+const withSettings = (fn: FunctionDeclaration, more: readonly Setting[]): FunctionDeclaration => ({
+  ...fn,
+  settings: [...new Set([...(fn.settings ?? []), ...more])],
 });
 
 /** Management functions: one per operation, so each holds only the grants its operation needs. */
@@ -238,23 +275,32 @@ export const functions = {
   getKeyAudit: management('GetKeyAudit', 'get-key-audit', ['keys:get', 'audit:query']),
   listAudit: management('ListAudit', 'list-audit', ['audit:query']),
   // The built-in registration is answered from the settings it is made of (docs/protecting-apis.md).
-  listApis: {
-    ...management('ListApis', 'list-apis', ['apis:query']),
-    settings: [...builtInApi, 'apiKeysEnabled'],
-  },
-  getApi: { ...management('GetApi', 'get-api', ['apis:get']), settings: [...builtInApi, 'apiKeysEnabled'] },
+  listApis: withSettings(management('ListApis', 'list-apis', ['apis:query']), builtInApi),
+  getApi: withSettings(management('GetApi', 'get-api', ['apis:get']), builtInApi),
   // The registration, its module claims and its audit entry are one transaction.
-  putApi: {
-    ...management('PutApi', 'put-api', ['apis:get', 'apis:write', 'audit:write']),
-    settings: ['apiKeysEnabled', 'auditRetentionDays', 'accountId'],
-  },
+  putApi: withSettings(management('PutApi', 'put-api', ['apis:get', 'apis:write', 'audit:write']), [
+    'accountId',
+  ]),
   // The authorizer's decision for any front door: same access and settings, and no feature flag
   // (keys keep validating while management is switched off).
   verifyKey: {
     name: 'VerifyKey',
     entry: 'functions/handlers/management/verify-key.ts',
-    access: ['keys:get', 'apis:get', 'counters:write', 'audit:write'],
+    // And the access check's gate: every /v1 caller is a bound principal (docs/tenancy.md).
+    access: [...new Set<Access>(['keys:get', 'apis:get', 'counters:write', 'audit:write', ...ACCESS_CHECK])],
     settings: decisionSettings,
+  },
+  // Tenancy (docs/tenancy.md): one function per family of routes, each with the writes its family makes.
+  organizations: management('Organizations', 'organizations', ['admin:write']),
+  adminBindings: management('AdminBindings', 'admin-bindings', ['admin:write', 'admin:delete']),
+  rootMode: management('RootMode', 'root-mode', ['admin:write']),
+  /** Creates the `default` organization and the configured super admins' bindings, if absent. */
+  seedAdmin: {
+    name: 'SeedAdmin',
+    entry: 'functions/handlers/seed-admin.ts',
+    access: ['admin:write', 'audit:write'],
+    settings: ['superAdmins', 'auditRetentionDays'],
+    timeoutSeconds: 60,
   },
   demo: { name: 'Demo', entry: 'functions/handlers/demo.ts', access: [] },
   authorizer: {
@@ -316,6 +362,32 @@ export const routes: readonly RouteDeclaration[] = [
   { method: 'GET', path: '/v1/apis/{api}', auth: iam, fn: functions.getApi },
   { method: 'PUT', path: '/v1/apis/{api}', auth: iam, fn: functions.putApi },
   { method: 'POST', path: '/v1/keys/verify', auth: iam, fn: functions.verifyKey },
+  { method: 'POST', path: '/v1/organizations', auth: iam, fn: functions.organizations },
+  { method: 'GET', path: '/v1/organizations', auth: iam, fn: functions.organizations },
+  { method: 'GET', path: '/v1/organizations/{org}', auth: iam, fn: functions.organizations },
+  { method: 'PATCH', path: '/v1/organizations/{org}', auth: iam, fn: functions.organizations },
+  { method: 'GET', path: '/v1/organizations/{org}/policy', auth: iam, fn: functions.organizations },
+  { method: 'PUT', path: '/v1/organizations/{org}/policy', auth: iam, fn: functions.organizations },
+  { method: 'POST', path: '/v1/organizations/{org}/workspaces', auth: iam, fn: functions.organizations },
+  { method: 'GET', path: '/v1/organizations/{org}/workspaces', auth: iam, fn: functions.organizations },
+  {
+    method: 'GET',
+    path: '/v1/organizations/{org}/workspaces/{workspace}',
+    auth: iam,
+    fn: functions.organizations,
+  },
+  {
+    method: 'PATCH',
+    path: '/v1/organizations/{org}/workspaces/{workspace}',
+    auth: iam,
+    fn: functions.organizations,
+  },
+  { method: 'GET', path: '/v1/admin-bindings', auth: iam, fn: functions.adminBindings },
+  { method: 'PUT', path: '/v1/admin-bindings', auth: iam, fn: functions.adminBindings },
+  { method: 'DELETE', path: '/v1/admin-bindings/{binding}', auth: iam, fn: functions.adminBindings },
+  { method: 'POST', path: '/v1/root-mode', auth: iam, fn: functions.rootMode, mfa: true },
+  { method: 'GET', path: '/v1/root-mode', auth: iam, fn: functions.rootMode },
+  { method: 'DELETE', path: '/v1/root-mode', auth: iam, fn: functions.rootMode },
   { method: 'GET', path: '/demo/agents', auth: scope('agents:read'), fn: functions.demo },
   { method: 'POST', path: '/demo/agents', auth: scope('agents:write'), fn: functions.demo },
   { method: 'POST', path: '/demo/agents/{id}/execute', auth: scope('agents:execute'), fn: functions.demo },
@@ -340,6 +412,12 @@ export interface ScheduleDeclaration {
   /** How often the local scheduler runs it. */
   readonly localEverySeconds: number;
 }
+
+/**
+ * Run once per deploy (a CloudFormation custom resource on AWS) and on every local start: creates
+ * what must exist before anyone can be authorized (docs/tenancy.md#seeding). Idempotent.
+ */
+export const seed = { fn: functions.seedAdmin };
 
 export const schedules: readonly ScheduleDeclaration[] = [
   { fn: functions.expiryScanner, everyMinutes: 60, localEverySeconds: 30 },

@@ -12,10 +12,12 @@
  * Pure data and zod/mini (small enough for the authorizer's bundle); no CDK import.
  */
 import * as z from 'zod/mini';
+import type { PolicyRule } from '../functions/domain/policy';
 import { ENVIRONMENTS, type Environment } from '../functions/domain/token';
 import { ACCESS_GRANTS } from './access-model';
 import type { FunctionDeclaration, RouteScopeMap, Setting, TableId } from './declaration';
 import { tables } from './declaration';
+import { policyRulesSchema, superAdminsSchema } from './policy-schema';
 
 /** What a setting holds once parsed. */
 export interface SettingValues {
@@ -33,6 +35,10 @@ export interface SettingValues {
   readonly accountId: string;
   /** How long the authorizer keeps a registration in memory; route-map changes apply within it. */
   readonly apiCacheSeconds: number;
+  /** Principals (ARNs or patterns) the seed binds as super admins (docs/tenancy.md#seeding). */
+  readonly superAdmins: readonly string[];
+  /** Deploy-wide policy rules, evaluated before each organization's own. */
+  readonly policyRules: readonly PolicyRule[];
   /** How long an authorizer instance reuses a key item it read; 0: never. */
   readonly keyCacheSeconds: number;
   /** When a source IP presenting invalid tokens is cooled down (docs/authorizer.md). */
@@ -102,6 +108,24 @@ const seconds = z.pipe(
   z.transform(Number),
 );
 const accountId = z.string().check(z.regex(/^\d{12}$/, 'must be a 12-digit AWS account id'));
+/** JSON text validated by `schema` (the same schema the deploy configuration was validated with). */
+function jsonOf<T>(schema: z.ZodMiniType<T>, what: string) {
+  return z.pipe(
+    z.string(),
+    z.transform((s, ctx): T => {
+      let value: unknown;
+      try {
+        value = JSON.parse(s);
+      } catch {
+        value = undefined;
+      }
+      const parsed = schema.safeParse(value);
+      if (parsed.success) return parsed.data;
+      ctx.issues.push({ code: 'custom', message: `must be ${what}`, input: s });
+      return z.NEVER;
+    }),
+  );
+}
 const wholeNumber = z.pipe(
   z.string().check(z.regex(/^(0|[1-9]\d{0,8})$/, 'must be a whole number')),
   z.transform(Number),
@@ -134,6 +158,16 @@ export const SETTINGS: { readonly [K in Setting]: Variable<SettingValues[K]> } =
   routeScopes: variable('LATCHKEY_ROUTE_SCOPES', routeScopes, (m) => JSON.stringify(m)),
   accountId: variable('LATCHKEY_ACCOUNT_ID', accountId, String),
   apiCacheSeconds: variable('LATCHKEY_API_CACHE_SECONDS', seconds, String),
+  superAdmins: variable(
+    'LATCHKEY_SUPER_ADMINS',
+    jsonOf<readonly string[]>(superAdminsSchema, 'a JSON array of IAM principal ARNs or patterns'),
+    (list) => JSON.stringify(list),
+  ),
+  policyRules: variable(
+    'LATCHKEY_POLICY_RULES',
+    jsonOf<readonly PolicyRule[]>(policyRulesSchema, 'a JSON array of policy rules (docs/tenancy.md)'),
+    (rules) => JSON.stringify(rules),
+  ),
   keyCacheSeconds: variable('LATCHKEY_KEY_CACHE_SECONDS', wholeNumber, String),
   sourceIpCoolDown: variable('LATCHKEY_IP_COOL_DOWN', numbers(COOL_DOWN_FIELDS), (c) =>
     COOL_DOWN_FIELDS.map((f) => c[f]).join(','),

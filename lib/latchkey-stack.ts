@@ -1,4 +1,13 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import {
+  Annotations,
+  CfnCustomResource,
+  CfnOutput,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+  Validations,
+} from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -22,6 +31,7 @@ import {
   functions,
   routeFunctions,
   schedules,
+  seed,
   servedRoutes,
   streamConsumer,
 } from './declaration';
@@ -61,6 +71,8 @@ export class LatchkeyStack extends Stack {
   readonly operations: OperationsDashboard;
   /** Every function, by declared name. */
   readonly functions: ReadonlyMap<string, LatchkeyFunction>;
+  /** Runs the admin seed (`lib/declaration.ts` `seed`) on every deploy. */
+  readonly adminSeed: CfnCustomResource;
 
   constructor(scope: Construct, id: string, props: LatchkeyStackProps = {}) {
     super(scope, id, { description: 'Latchkey: API keys for AWS-hosted APIs', ...props });
@@ -141,6 +153,19 @@ export class LatchkeyStack extends Stack {
         every: Duration.minutes(s.everyMinutes),
       })),
     });
+    // The default organization and the first super admins (docs/tenancy.md#seeding), on every
+    // deploy; the list is a property, so changing latchkey:superAdmins runs the seed again.
+    const seeder = fn(seed.fn);
+    this.adminSeed = new CfnCustomResource(this, 'AdminSeed', { serviceToken: seeder.function.functionArn });
+    this.adminSeed.addPropertyOverride('SuperAdmins', config.superAdmins);
+    // Its grants must exist before CloudFormation invokes it.
+    this.adminSeed.node.addDependency(seeder);
+    if (config.superAdmins.length === 0) {
+      Annotations.of(this).addWarningV2(
+        'latchkey:noSuperAdmins',
+        'latchkey:superAdmins is empty: no principal is bound, so every management request is refused until a super admin binding exists (docs/tenancy.md#seeding).',
+      );
+    }
     this.functions = built;
 
     this.operations = new OperationsDashboard(this, 'Operations', {
@@ -192,7 +217,7 @@ export class LatchkeyStack extends Stack {
    * (the consumer constructs read the authorizer's ARN there by default).
    */
   private publish(prefix: string): void {
-    const { keys, counters, audit, apis } = this.tables.tables;
+    const { keys, counters, audit, apis, admin } = this.tables.tables;
     const published: [keyof typeof PARAMETERS, string, string, string][] = [
       [
         'authorizerFunctionArn',
@@ -233,5 +258,6 @@ export class LatchkeyStack extends Stack {
     output('CountersTableName', counters.tableName, 'Usage counters table');
     output('AuditTableName', audit.tableName, 'Append-only audit table');
     output('ApisTableName', apis.tableName, 'Registered APIs table');
+    output('AdminTableName', admin.tableName, 'Organizations, workspaces, bindings, policies');
   }
 }

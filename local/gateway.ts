@@ -11,6 +11,8 @@
  *   API Gateway answers, so clients see the same status locally and on AWS;
  * - a query that is not valid percent-encoding: 400 on Latchkey routes (IAM routes refuse it as a
  *   signature mismatch, 403);
+ * - a route declared `mfa` answers 403 (`AccessDeniedException`, as the resource policy does on AWS)
+ *   to a principal without `"mfa": true`;
  * - `trustForwardedFor`: take the source IP from the first `X-Forwarded-For` entry. For tests
  *   that simulate callers' IPs only; off by default, because any client can set that header.
  * - registered APIs (docs/protecting-apis.md) are served under `/apis/<name>/<route path>`, with
@@ -23,7 +25,7 @@ import type { AddressInfo } from 'node:net';
 import { STAGE_VARIABLES } from '../lib/consumer-contract';
 import type { FunctionDeclaration, RouteDeclaration } from '../lib/declaration';
 import { type GatewayResponseDeclaration, renderGatewayResponse } from '../lib/gateway-responses';
-import { authorizerEvent, type GatewayRequest, proxyEvent } from './api-events';
+import { authorizerEvent, type GatewayRequest, methodArn, proxyEvent } from './api-events';
 import { runAuthorizer } from './authorize';
 import { type AwsService, dispatchAwsJson } from './aws-json';
 import type { LocalPrincipal } from './credentials';
@@ -297,6 +299,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         },
       );
       if (!verdict.ok) return gatewayError(403, verdict.errorType, verdict.message);
+      if (match.route.mfa && verdict.principal.mfa !== true) {
+        // What the REST API's resource policy answers on AWS (lib/constructs/management-api.ts): an
+        // explicit deny for credentials without MFA, before any Lambda runs.
+        return gatewayError(
+          403,
+          'AccessDeniedException',
+          `User: ${verdict.principal.arn} is not authorized to perform: execute-api:Invoke on resource: ` +
+            `${methodArn(options.region, base.method, match.path)} with an explicit deny`,
+        );
+      }
       if (!query) return badQuery(); // not reached: SigV4 refuses a malformed query first
       const request = routed(base, match, query);
       return invokeRoute(request, proxyEvent(request, { principal: verdict.principal }));

@@ -11,8 +11,9 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join, resolve } from 'node:path';
 import { DynamoDBClient, GetItemCommand, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { SeedInput } from '../functions/services/tenancy';
 import { type LatchkeyConfig, readLocalConfig } from '../lib/config';
-import { functions, servedRoutes, type TableId, tables as tableDeclarations } from '../lib/declaration';
+import { functions, seed, servedRoutes, type TableId, tables as tableDeclarations } from '../lib/declaration';
 import { LATCHKEY_GATEWAY_RESPONSES } from '../lib/gateway-responses';
 import {
   generateCredentials,
@@ -177,6 +178,43 @@ function setEnv(values: Record<string, string>): () => void {
   };
 }
 
+/** The actor of what the local stack seeds for its principals. */
+export const LOCAL_SEED_ACTOR = 'latchkey:local-start';
+
+/** The organizations and bindings `principals` name, as the seed takes them. */
+export function localSeedInput(principals: readonly LocalPrincipal[]): SeedInput {
+  const workspaces = new Map<string, Set<string>>();
+  const bindings: NonNullable<SeedInput['bindings']>[number][] = [];
+  for (const p of principals) {
+    if (!p.binding) continue;
+    const { role, organization_id, workspace_ids, root_allowed } = p.binding;
+    bindings.push({ principal: p.arn, role, organization_id, workspace_ids, root_allowed });
+    if (organization_id) {
+      const set = workspaces.get(organization_id) ?? new Set<string>();
+      for (const w of workspace_ids ?? []) set.add(w);
+      workspaces.set(organization_id, set);
+    }
+  }
+  return {
+    organizations: [...workspaces].map(([organization_id, ws]) => ({
+      organization_id,
+      name: organization_id,
+      workspaces: [...ws],
+    })),
+    bindings,
+  };
+}
+
+/** Binds the local principals (and creates their organizations) where they are not yet: idempotent. */
+async function seedLocalPrincipals(principals: readonly LocalPrincipal[], log: (line: string) => void) {
+  // Required now, not imported: the SDK clients read their endpoints from the env set above.
+  const tenancy = require('../functions/services/tenancy') as typeof import('../functions/services/tenancy');
+  const result = await tenancy.seed({ principal: LOCAL_SEED_ACTOR }, localSeedInput(principals));
+  if (result.bindings_created.length) {
+    log(`bound ${result.bindings_created.length} local principal(s) to their roles (docs/tenancy.md)`);
+  }
+}
+
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const log = options.quiet ? () => {} : (line: string) => console.log(`[local] ${line}`);
   // Validated before anything starts: a bad cdk.json fails here, naming the key.
@@ -314,6 +352,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         if (readEnvFile(envFile)?.pid === process.pid) rmSync(envFile, { force: true });
       });
     }
+
+    // What a deploy seeds (the default organization, latchkey:superAdmins), by the same function,
+    // then the bindings of the local principals (docs/tenancy.md#seeding).
+    await lambdas.invoke(seed.fn, {});
+    await seedLocalPrincipals(credentials, log);
 
     for (const factory of options.workers ?? []) {
       const worker = await factory({ lambdas, env, dataDir: persistDir, log });

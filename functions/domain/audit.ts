@@ -20,6 +20,20 @@ export const AUDIT_EVENT_NAMES = [
   'admin.api_key_denied',
   'admin.api_registered',
   'admin.api_updated',
+  // Written by the management functions themselves (docs/tenancy.md#audit).
+  'admin.access_denied',
+  'admin.policy_warning',
+  'root_mode.required_for_api_key',
+  'root_mode.opened',
+  'root_mode.closed',
+  'root_mode.expired',
+  'admin.organization_created',
+  'admin.organization_updated',
+  'admin.workspace_created',
+  'admin.workspace_updated',
+  'admin.binding_put',
+  'admin.binding_deleted',
+  'admin.policy_changed',
   'admin.api_key_denied_summary',
   'admin.source_ip_cooled_down',
   'admin.api_key_suspicious',
@@ -333,6 +347,41 @@ export function registrationEntry(f: {
   };
 }
 
+/**
+ * An entry a management function writes itself (docs/tenancy.md#audit): a refusal, a policy
+ * warning, or a change to an organization, workspace, binding, policy or root mode.
+ */
+export interface AdminFacts {
+  readonly eventId: string;
+  readonly eventName: AuditEventName;
+  readonly at: Date;
+  readonly actor: Pick<LastChange, 'principal' | 'source_ip' | 'user_agent' | 'request_id'>;
+  /** The organization whose feed shows it (`platform` for platform-wide events). */
+  readonly organizationId: string;
+  readonly workspaceId?: string | undefined;
+  readonly key?: Pick<ApiKeyItem, 'id' | 'key_prefix'> | undefined;
+  readonly changes?: Readonly<Record<string, FieldChange>>;
+  readonly details: Readonly<Record<string, unknown>>;
+}
+
+export function adminEntry(f: AdminFacts): AuditEntry {
+  return {
+    event_id: f.eventId,
+    event_name: f.eventName,
+    ...optional('key_id', f.key?.id),
+    ...optional('key_prefix', f.key?.key_prefix),
+    actor: f.actor.principal,
+    organization_id: f.organizationId,
+    ...optional('workspace_id', f.workspaceId),
+    ...optional('source_ip', f.actor.source_ip),
+    ...optional('user_agent', f.actor.user_agent),
+    ...optional('request_id', f.actor.request_id),
+    changes: f.changes ?? {},
+    details: f.details,
+    timestamp: f.at.toISOString(),
+  };
+}
+
 /** One minute of refusals that identified no key, from one source IP (docs/audit-and-events.md). */
 export interface RefusalSummaryFacts {
   readonly sourceIp: string;
@@ -428,10 +477,17 @@ export function suspiciousEntry(f: SuspicionFacts): AuditEntry {
   };
 }
 
-/** The audit item's partition: per key, per registered API, or per source IP when a refusal named no key. */
-export function auditPartition(entry: Pick<AuditEntry, 'key_id' | 'api' | 'source_ip'>): string {
+/**
+ * The audit item's partition: per key; a registered API's changes per API; else per organization (management entries about no key);
+ * else per source IP (an authorizer refusal that named no key).
+ */
+export function auditPartition(
+  entry: Pick<AuditEntry, 'key_id' | 'api' | 'source_ip' | 'organization_id'>,
+): string {
   if (entry.key_id) return `KEY#${entry.key_id}`;
-  return entry.api ? `API#${entry.api}` : `IP#${entry.source_ip ?? 'unknown'}`;
+  if (entry.api) return `API#${entry.api}`;
+  if (entry.organization_id) return `ORG#${entry.organization_id}`;
+  return `IP#${entry.source_ip ?? 'unknown'}`;
 }
 
 /** Sort key: the timestamp first, so a time range is a key condition and newest-first is the index order. */

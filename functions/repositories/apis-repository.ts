@@ -18,7 +18,7 @@ import type { AuditEntry } from '../domain/audit';
 import { ConflictError } from '../domain/errors';
 import { dynamodb } from '../shared/clients';
 import { tableName } from '../shared/config';
-import { toAuditItem } from './audit-repository';
+import { toItem } from './audit-repository';
 import { checkStartKey, type Page, queryPage } from './paging';
 
 const APIS = tables.apis;
@@ -151,7 +151,7 @@ export async function writeRegistration(w: RegistrationWrite): Promise<ApiItem> 
           {
             Put: {
               TableName: tableName('audit'),
-              Item: toAuditItem(w.audit),
+              Item: toItem(w.audit),
               ConditionExpression: 'attribute_not_exists(#pk)',
               ExpressionAttributeNames: { '#pk': tables.audit.partitionKey.name },
             },

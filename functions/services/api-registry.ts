@@ -66,12 +66,19 @@ export interface RegisteredApi {
  * Registers `name`, or replaces its registration whole (PUT semantics). A definition equal to the
  * stored one changes nothing and writes no audit entry, so a pipeline can apply it on every deploy.
  */
+export interface RegisterOptions {
+  readonly clock?: Clock;
+  /** Called with the organization of the registration being replaced, before anything is written. */
+  readonly beforeChange?: (previousOrganization: string) => Promise<void>;
+}
+
 export async function registerApi(
   name: string,
   definition: ApiDefinition,
   actor: Actor,
-  clock: Clock = systemClock,
+  options: RegisterOptions = {},
 ): Promise<RegisteredApi> {
+  const clock = options.clock ?? systemClock;
   if (name === DEFAULT_API) {
     throw new ValidationError(
       `${DEFAULT_API} is Latchkey's built-in registration; it is configured, not registered.`,
@@ -86,6 +93,7 @@ export async function registerApi(
     );
   }
   const before = await getApiItem(name);
+  if (before) await options.beforeChange?.(before.organization_id);
   const now = clock();
   const audit = registrationEntry({
     eventId: randomUUID(),

@@ -18,7 +18,7 @@ export interface AccessResources {
    * `Table.fromTableAttributes({ tableArn, encryptionKey })`: without `encryptionKey` no KMS grant
    * is made and DynamoDB refuses every call on a customer-managed-key table.
    */
-  readonly tables: Readonly<Record<TableId, dynamodb.ITable>>;
+  readonly tables: Partial<Readonly<Record<TableId, dynamodb.ITable>>>;
   /**
    * The key that encrypts key metadata (docs/keys.md); required by `kms:encrypt` and `kms:decrypt`.
    * @default - none
@@ -55,7 +55,7 @@ export function grantAccess(
     const grant = ACCESS_GRANTS[a];
     switch (grant.service) {
       case 'dynamodb': {
-        const table = resources.tables[grant.table];
+        const table = need(resources.tables[grant.table], a, `the ${grant.table} table`);
         // Indexes are named one by one (from the declaration) rather than `index/*`.
         const indexArns = grant.indexes
           ? indexesOf(tableDeclaration(grant.table)).map((i) => `${table.tableArn}/index/${i.name}`)

@@ -59,9 +59,57 @@ export interface ManagementApiProps {
 }
 
 /**
+ * The REST API's resource policy: for each route declared `mfa`, a Deny unless the caller's
+ * credentials carry MFA. Deny statements only: with `AWS_IAM`, a same-account caller still needs an
+ * identity policy allowing `execute-api:Invoke`, so the policy narrows access and never widens it
+ * (an Allow for `*` here would let any account's principals in). `undefined` when no route needs MFA.
+ */
+export function mfaResourcePolicy(routes: readonly RouteDeclaration[]): iam.PolicyDocument | undefined {
+  const mfa = routes.filter((r) => r.mfa);
+  if (mfa.length === 0) return undefined;
+  return new iam.PolicyDocument({
+    statements: [
+      new iam.PolicyStatement({
+        sid: 'RequireMfa',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['execute-api:Invoke'],
+        resources: mfa.map((r) => `execute-api:/*/${r.method}${r.path.replace(/\{[^}]+\}/g, '*')}`),
+        // Absent (long-term access keys) counts as no MFA.
+        conditions: { BoolIfExists: { 'aws:MultiFactorAuthPresent': 'false' } },
+      }),
+    ],
+  });
+}
+
+/**
+ * The API's resource policy, when it needs one: the MFA denials above, and an allow of
+ * `POST /v1/keys/verify` for the consumer accounts' principals (docs/protecting-apis.md); callers
+ * in this account need no resource policy.
+ */
+function resourcePolicy(
+  routes: readonly RouteDeclaration[],
+  verifyAccounts: readonly string[],
+): iam.PolicyDocument | undefined {
+  const mfa = mfaResourcePolicy(routes);
+  if (verifyAccounts.length === 0) return mfa;
+  const document = mfa ?? new iam.PolicyDocument();
+  document.addStatements(
+    new iam.PolicyStatement({
+      sid: 'ConsumerAccountsVerify',
+      principals: verifyAccounts.map((a) => new iam.AccountPrincipal(a)),
+      actions: ['execute-api:Invoke'],
+      resources: ['execute-api:/*/POST/v1/keys/verify'],
+    }),
+  );
+  return document;
+}
+
+/**
  * The REST API: every declared route, SigV4 (`AWS_IAM`) on management routes and the Latchkey
  * authorizer on protected ones; one proxy integration per route. Requests are validated in the
- * handlers, which answer with the docs/management-api.md error shape.
+ * handlers, which answer with the docs/management-api.md error shape. Routes declared `mfa` are
+ * refused by the resource policy unless the caller signed with MFA credentials.
  */
 export class ManagementApi extends Construct {
   readonly api: apigateway.RestApi;
@@ -75,24 +123,14 @@ export class ManagementApi extends Construct {
     });
     const f = apigateway.AccessLogField;
 
+    const routes = props.routes ?? declaredRoutes;
+    const policy = resourcePolicy(routes, props.verifyAccounts ?? []);
     this.api = new apigateway.RestApi(this, 'Api', {
       description: 'Latchkey: API key management (AWS_IAM) and key-protected demo routes',
+      ...(policy ? { policy } : {}),
       // Callers are AWS workloads and admins in the region; no CloudFront in front.
       endpointConfiguration: { types: [apigateway.EndpointType.REGIONAL] },
       cloudWatchRole: props.cloudWatchRole ?? true,
-      ...(props.verifyAccounts?.length
-        ? {
-            policy: new iam.PolicyDocument({
-              statements: [
-                new iam.PolicyStatement({
-                  principals: props.verifyAccounts.map((a) => new iam.AccountPrincipal(a)),
-                  actions: ['execute-api:Invoke'],
-                  resources: ['execute-api:/*/POST/v1/keys/verify'],
-                }),
-              ],
-            }),
-          }
-        : {}),
       deployOptions: {
         throttlingRateLimit: throttle.rateLimit,
         throttlingBurstLimit: throttle.burstLimit,
@@ -125,7 +163,6 @@ export class ManagementApi extends Construct {
     });
     addLatchkeyGatewayResponses(this.api);
 
-    const routes = props.routes ?? declaredRoutes;
     const authorizer = routes.some((r) => r.auth.type === 'latchkey')
       ? this.demoAuthorizer(props)
       : undefined;

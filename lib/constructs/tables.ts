@@ -11,11 +11,18 @@ export interface LatchkeyTablesProps {
 
 /**
  * Data that must survive a stack deletion: the keys (losing them locks every consumer out), the
- * audit trail (a security record) and the API registrations (every protected API's route map). Counters hold only TTL'd minute counts and once-only markers
- * (losing them at worst repeats an expiry alert, with the same event id), so that table goes with
- * the stack.
+ * audit trail (a security record), the admin table (who may manage what: organizations,
+ * bindings, policies) and the API registrations (every protected API's route map). Counters hold
+ * only TTL'd minute counts and once-only markers (losing them at worst repeats an expiry alert,
+ * with the same event id), so that table goes with the stack.
  */
-const KEEP: Readonly<Record<TableId, boolean>> = { keys: true, audit: true, counters: false, apis: true };
+const KEEP: Readonly<Record<TableId, boolean>> = {
+  keys: true,
+  audit: true,
+  counters: false,
+  admin: true,
+  apis: true,
+};
 
 const attribute = (a: AttributeDeclaration): dynamodb.Attribute => ({
   name: a.name,
@@ -62,6 +69,7 @@ export class LatchkeyTables extends Construct {
       counters: build('counters', 'Counters'),
       audit: build('audit', 'Audit'),
       apis: build('apis', 'Apis'),
+      admin: build('admin', 'Admin'),
     };
   }
 

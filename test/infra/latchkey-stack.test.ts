@@ -96,8 +96,8 @@ describe('tables (built from the declaration)', () => {
     });
   });
 
-  it('keeps the keys and audit tables (deletion protection, RETAIN)', () => {
-    for (const t of ['keys', 'audit']) {
+  it('keeps the keys, audit and admin tables (deletion protection, RETAIN)', () => {
+    for (const t of ['keys', 'audit', 'admin']) {
       expect(resource(id[t])).toMatchObject({
         Properties: { DeletionProtectionEnabled: true },
         DeletionPolicy: 'Retain',
@@ -110,7 +110,7 @@ describe('tables (built from the declaration)', () => {
     expect(resource(id.keys).Properties.StreamSpecification).toEqual({
       StreamViewType: 'NEW_AND_OLD_IMAGES',
     });
-    for (const t of ['counters', 'audit'])
+    for (const t of ['counters', 'audit', 'admin'])
       expect(resource(id[t]).Properties.StreamSpecification).toBeUndefined();
   });
 });
@@ -143,7 +143,7 @@ describe('functions', () => {
     (_, fn) => {
       const variables = resource(functionId(template, fn)).Properties.Environment.Variables;
       const expected = functionEnvironment(fn, {
-        tables: { keys: 'keys', counters: 'counters', audit: 'audit', apis: 'apis' },
+        tables: { keys: 'keys', counters: 'counters', audit: 'audit', admin: 'admin', apis: 'apis' },
         kmsKeyId: 'key',
         eventBusName: 'bus',
         settings: functionSettings(CONFIG_DEFAULTS, '000000000000'),
@@ -159,6 +159,7 @@ describe('functions', () => {
         [tables.audit.envVar]: { Ref: id.audit },
         [tables.apis.envVar]: { Ref: id.apis },
         [SETTINGS.accountId.name]: { Ref: 'AWS::AccountId' },
+        [tables.admin.envVar]: { Ref: id.admin },
         KMS_KEY_ID: getAtt(id.key as string),
         EVENT_BUS_NAME: { Ref: logicalIdOf(template, 'AWS::Events::EventBus', {}) },
       };
@@ -392,6 +393,56 @@ describe('schedules', () => {
   });
 });
 
+describe('tenancy (docs/tenancy.md)', () => {
+  it('denies the MFA routes to callers without MFA, in the REST API resource policy', () => {
+    const mfaRoutes = routes.filter((r) => r.mfa);
+    expect(mfaRoutes.map((r) => `${r.method} ${r.path}`)).toEqual(['POST /v1/root-mode']);
+    template.hasResourceProperties('AWS::ApiGateway::RestApi', {
+      Policy: {
+        Statement: [
+          {
+            Sid: 'RequireMfa',
+            Effect: 'Deny',
+            Principal: { AWS: '*' },
+            Action: 'execute-api:Invoke',
+            Resource: 'execute-api:/*/POST/v1/root-mode',
+            Condition: { BoolIfExists: { 'aws:MultiFactorAuthPresent': 'false' } },
+          },
+        ],
+      },
+    });
+    // Deny only: the resource policy never grants what IAM identity policies do not.
+    const api = Object.values(template.findResources('AWS::ApiGateway::RestApi'))[0];
+    for (const st of api?.Properties.Policy.Statement ?? []) expect(st.Effect).toBe('Deny');
+  });
+
+  it('seeds the admin table on every deploy through a custom resource backed by SeedAdmin', () => {
+    const seeder = functionId(template, functions.seedAdmin);
+    const [seedId, seedResource] = Object.entries(
+      template.findResources('AWS::CloudFormation::CustomResource'),
+    )[0] ?? ['', undefined];
+    expect(seedResource?.Properties).toEqual({ ServiceToken: getAtt(seeder), SuperAdmins: [] });
+    // Invoked only once its role holds its grants.
+    expect(JSON.stringify(seedResource?.DependsOn)).toContain(seeder.slice(0, 12));
+    expect(seedId).toMatch(/^AdminSeed/);
+  });
+
+  it('passes latchkey:superAdmins to the seed, so changing it seeds again', () => {
+    const admins = ['arn:aws:iam::123456789012:role/SecurityAdmins'];
+    const t = Template.fromStack(
+      new LatchkeyStack(
+        testApp({ cfnValidation: false, context: { 'latchkey:superAdmins': admins } }),
+        'LatchkeyStack',
+      ),
+    );
+    t.hasResourceProperties('AWS::CloudFormation::CustomResource', { SuperAdmins: admins });
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Description: `Latchkey ${functions.seedAdmin.name} (${functions.seedAdmin.entry})`,
+      Environment: { Variables: Match.objectLike({ [SETTINGS.superAdmins.name]: JSON.stringify(admins) }) },
+    });
+  });
+});
+
 describe('event bus and outputs', () => {
   it('names the bus latchkey (docs/audit-and-events.md)', () => {
     template.hasResourceProperties('AWS::Events::EventBus', { Name: 'latchkey' });
@@ -405,6 +456,7 @@ describe('event bus and outputs', () => {
     'CountersTableName',
     'AuditTableName',
     'ApisTableName',
+    'AdminTableName',
   ])('outputs %s', (name) => {
     template.hasOutput(name, { Value: Match.anyValue() });
   });
@@ -412,6 +464,7 @@ describe('event bus and outputs', () => {
   it('outputs the real table names', () => {
     template.hasOutput('AuditTableName', { Value: { Ref: id.audit } });
     template.hasOutput('KeysTableName', { Value: { Ref: id.keys } });
+    template.hasOutput('AdminTableName', { Value: { Ref: id.admin } });
   });
 });
 
@@ -421,6 +474,8 @@ describe('least privilege', () => {
     'dynamodb:Query',
     'dynamodb:PutItem',
     'dynamodb:UpdateItem',
+    'dynamodb:DeleteItem',
+    'dynamodb:ConditionCheckItem',
   ];
 
   /** DynamoDB actions `fn`'s role holds on table `t` (its ARN or its indexes; not its stream). */
@@ -439,15 +494,21 @@ describe('least privilege', () => {
     }
   });
 
-  it('grants no DeleteItem, BatchWriteItem, Scan or dynamodb:* on any table', () => {
+  it('grants DeleteItem only to AdminBindings, only on the admin table (removing a binding)', () => {
+    const deleting = allStatements(template).filter(
+      (s) => s.Effect === 'Allow' && actionsOf(s).includes('dynamodb:DeleteItem'),
+    );
+    expect(deleting.length).toBeGreaterThan(0);
+    for (const s of deleting) {
+      expect(resourcesOf(s).every((r) => refersTo(r, id.admin as string))).toBe(true);
+    }
+    const holders = all.filter((fn) => tableActions(fn, 'admin').includes('dynamodb:DeleteItem'));
+    expect(holders.map((f) => f.name)).toEqual([functions.adminBindings.name]);
+  });
+
+  it('grants no BatchWriteItem, Scan or dynamodb:* on any table', () => {
     const actions = allStatements(template).flatMap(actionsOf);
-    for (const forbidden of [
-      'dynamodb:DeleteItem',
-      'dynamodb:BatchWriteItem',
-      'dynamodb:Scan',
-      'dynamodb:*',
-      '*',
-    ]) {
+    for (const forbidden of ['dynamodb:BatchWriteItem', 'dynamodb:Scan', 'dynamodb:*', '*']) {
       expect(actions).not.toContain(forbidden);
     }
   });
@@ -505,10 +566,11 @@ describe('least privilege', () => {
     ]);
   });
 
-  it('ListKeys cannot write keys', () => {
-    const actions = statementsOf(template, functionId(template, functions.listKeys)).flatMap(actionsOf);
-    expect(actions).not.toContain('dynamodb:PutItem');
-    expect(actions).not.toContain('dynamodb:UpdateItem');
+  it('ListKeys cannot write keys (its one write is a refusal to the append-only audit)', () => {
+    const keys = tableActions(functions.listKeys, 'keys');
+    expect(keys).not.toContain('dynamodb:PutItem');
+    expect(keys).not.toContain('dynamodb:UpdateItem');
+    expect(tableActions(functions.listKeys, 'admin').sort()).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
   });
 
   /** KMS calls a function may make itself, i.e. not only through DynamoDB. */
@@ -716,21 +778,29 @@ describe('with consumer accounts, demo routes off and an alarm topic of the oper
   });
 
   it('admits those accounts’ principals to POST /v1/keys/verify, and to no other route', () => {
+    const [api] = Object.values(production.findResources('AWS::ApiGateway::RestApi'));
+    const statements = (api?.Properties.Policy.Statement ?? []) as { Effect: string }[];
+    const allows = statements.filter((st) => st.Effect === 'Allow');
+    expect(allows).toEqual([
+      {
+        Sid: 'ConsumerAccountsVerify',
+        Effect: 'Allow',
+        Action: 'execute-api:Invoke',
+        Principal: {
+          AWS: [
+            { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::222222222222:root']] },
+            { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::333333333333:root']] },
+          ],
+        },
+        Resource: 'execute-api:/*/POST/v1/keys/verify',
+      },
+    ]);
+  });
+
+  it('keeps the MFA denial of the root-mode route next to it', () => {
     production.hasResourceProperties('AWS::ApiGateway::RestApi', {
       Policy: {
-        Statement: [
-          {
-            Effect: 'Allow',
-            Action: 'execute-api:Invoke',
-            Principal: {
-              AWS: [
-                { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::222222222222:root']] },
-                { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::333333333333:root']] },
-              ],
-            },
-            Resource: 'execute-api:/*/POST/v1/keys/verify',
-          },
-        ],
+        Statement: Match.arrayWith([Match.objectLike({ Sid: 'RequireMfa', Effect: 'Deny' })]),
       },
     });
   });

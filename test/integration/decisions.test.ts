@@ -352,10 +352,20 @@ async function verify(f: Facts) {
   return invoke(verifyHandler(), event);
 }
 
-/** Runs `body` with the key store failing (every DynamoDB call rejected), or as is. */
+/**
+ * Runs `body` with the key store failing (every call on the keys table rejected), or as is. Only
+ * the keys table: verify's access check reads the admin table first, and a store that cannot even
+ * say who the caller is answers 500 there (the client then fails closed, as the middleware test shows).
+ */
 async function withStore<T>(down: boolean | undefined, body: () => Promise<T>): Promise<T> {
   if (!down) return body();
-  const send = jest.spyOn(dynamodb, 'send').mockRejectedValue(new Error('network down') as never);
+  const realSend = dynamodb.send.bind(dynamodb) as (command: unknown) => Promise<unknown>;
+  const send = jest
+    .spyOn(dynamodb, 'send')
+    .mockImplementation(((command: { input?: { TableName?: string } }) =>
+      command.input?.TableName === keysTable
+        ? Promise.reject(new Error('network down'))
+        : realSend(command)) as never);
   try {
     return await body();
   } finally {
@@ -363,8 +373,10 @@ async function withStore<T>(down: boolean | undefined, body: () => Promise<T>): 
   }
 }
 
+let keysTable: string | undefined;
+
 beforeAll(async () => {
-  await useFreshTables();
+  keysTable = (await useFreshTables()).KEYS_TABLE_NAME;
   const res = await call('PUT', '/v1/apis/{api}', {
     params: { api: ORDERS },
     body: {

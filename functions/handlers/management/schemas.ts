@@ -18,9 +18,7 @@ export const MAX_METADATA_BYTES = 4096;
 export const MAX_METADATA_DEPTH = 10;
 const DAY_SECONDS = 86_400;
 
-export const tenantId = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be 1-64 letters, digits, _ . -');
+const tenantId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be 1-64 letters, digits, _ . -');
 
 // The format only: whether a scope exists (the catalog, or a registered API's) is the service's
 // check, since registered scopes live in the database (docs/scopes.md).
@@ -265,3 +263,6 @@ export const listKeysQuery = z
   .strict();
 
 export const pageQuery = z.object({ limit, next_token: nextToken }).strict();
+
+/** For the tenancy schemas (tenancy-schemas.ts): the same rules for names and ids. */
+export { name as displayName, tenantId };

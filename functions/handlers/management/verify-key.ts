@@ -4,10 +4,13 @@
  * A decision is always a 200; only a malformed request is refused.
  */
 import { verifyKey } from '../../services/verify';
-import { json, route } from '../../shared/http';
+import { json } from '../../shared/http';
 import { verifyBody } from './api-schemas';
+import { managementRoute } from './kit';
 
-export const handler = route({ body: verifyBody, validatesKeys: true }, async ({ body, event }) => {
+// Any bound principal may verify (docs/tenancy.md: every /v1 caller is bound); which API's
+// registration it may ask about is that registration's `accounts`, as for the authorizer.
+export const handler = managementRoute({ body: verifyBody, validatesKeys: true }, async ({ body, event }) => {
   const identity = event.requestContext?.identity;
   const result = await verifyKey(body, {
     accountId: identity?.accountId ?? undefined,
