@@ -9,6 +9,13 @@ import { resolveApi } from '../../functions/services/api-targets';
 import { TEST_ACCOUNT } from '../support/events';
 import { call, snapshot } from '../support/management';
 import { useFreshTables } from '../support/tables';
+import { seedTestTenancy } from '../support/tenancy';
+
+const ACME_OWNER = 'arn:aws:iam::123456789012:role/AcmeOwners';
+const OTHER_OWNER = 'arn:aws:iam::123456789012:role/OtherOwners';
+const ACME_AUDITOR = 'arn:aws:iam::123456789012:role/AcmeAuditors';
+const as = (userArn: string) => (api: string, body: unknown) =>
+  call('PUT', '/v1/apis/{api}', { params: { api }, body, userArn });
 
 const definition = (name: string, extra: Record<string, unknown> = {}) => ({
   owner: 'payments-team',
@@ -190,6 +197,54 @@ describe('registering an API', () => {
     await put('cached', definition('cached', { routes: { 'GET /v2/cached': 'cached:read' } }));
     expect((await resolveApi('cached', t0 + 1000))?.routes).toHaveProperty('GET /cached');
     expect((await resolveApi('cached', t0 + 31_000))?.routes).toEqual({ 'GET /v2/cached': 'cached:read' });
+  });
+});
+
+describe('who may register (docs/tenancy.md)', () => {
+  // The registrations and keys, untouched by a refusal (whose own audit entry is the access check's).
+  const registrations = () => tables.filter((t) => !t.endsWith('-audit'));
+  beforeAll(async () => {
+    await seedTestTenancy({
+      bindings: [
+        { principal: ACME_OWNER, role: 'org_owner', organization_id: 'acme' },
+        { principal: OTHER_OWNER, role: 'org_owner', organization_id: 'other' },
+        { principal: ACME_AUDITOR, role: 'auditor', organization_id: 'acme' },
+      ],
+    });
+  });
+
+  it('lets an organization’s owners register its APIs, and not another organization’s', async () => {
+    expect((await as(ACME_OWNER)('acme-orders', definition('acme-orders'))).status).toBe(201);
+    const before = await snapshot(registrations());
+    const foreign = await as(OTHER_OWNER)(
+      'acme-orders',
+      definition('acme-orders', { description: 'mine now' }),
+    );
+    expect(foreign.status).toBe(403);
+    expect(await snapshot(registrations())).toBe(before);
+  });
+
+  it('does not let an owner move a registration out of another organization', async () => {
+    const before = await snapshot(registrations());
+    const moved = await as(OTHER_OWNER)(
+      'acme-orders',
+      definition('acme-orders', { organization_id: 'other' }),
+    );
+    expect(moved.status).toBe(403);
+    expect(await snapshot(registrations())).toBe(before);
+  });
+
+  it('lets any bound principal read registrations, but not an auditor change one', async () => {
+    const read = await call('GET', '/v1/apis/{api}', {
+      params: { api: 'acme-orders' },
+      userArn: ACME_AUDITOR,
+    });
+    expect(read.status).toBe(200);
+    expect((await as(ACME_AUDITOR)('acme-orders', definition('acme-orders', { owner: 'x' }))).status).toBe(
+      403,
+    );
+    const stranger = await call('GET', '/v1/apis', { userArn: 'arn:aws:iam::123456789012:user/stranger' });
+    expect(stranger.status).toBe(403);
   });
 });
 
