@@ -199,7 +199,11 @@ function authorizerEvent(token: string | undefined, sourceIp = '127.0.0.1', meth
     queryStringParameters: null,
     multiValueQueryStringParameters: null,
     stageVariables: null,
-    requestContext: { identity: { sourceIp } } as APIGatewayRequestAuthorizerEvent['requestContext'],
+    requestContext: {
+      // The local account: the built-in registration admits only APIs of the account Latchkey runs in.
+      accountId: '000000000000',
+      identity: { sourceIp },
+    } as APIGatewayRequestAuthorizerEvent['requestContext'],
   } as APIGatewayRequestAuthorizerEvent;
 }
 

@@ -15,6 +15,16 @@ export const ROTATION_SECRET_PREFIX = 'latchkey/';
 /** The encryption context key every metadata ciphertext carries (`functions/repositories/metadata-cipher.ts`). */
 export const METADATA_CONTEXT_KEY = 'key_id';
 
+/**
+ * What DynamoDB asks KMS for, on the caller's behalf, to read or write a table encrypted with a
+ * customer-managed key (all of Latchkey's): granted with every table access, only through DynamoDB
+ * (`kms:ViaService`).
+ */
+export const TABLE_KEY_ACTIONS = {
+  read: ['kms:Decrypt', 'kms:DescribeKey'],
+  write: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'],
+} as const;
+
 /** DynamoDB actions on one declared table. */
 export interface TableGrant {
   readonly service: 'dynamodb';
@@ -48,7 +58,8 @@ export type Grant = TableGrant | KmsGrant | EventsGrant | SecretsGrant;
 
 /**
  * Exact actions per declared access. Deliberately absent everywhere: DeleteItem (keys are revoked,
- * never deleted; counters expire by TTL), BatchGetItem, BatchWriteItem and Scan. `get` is GetItem
+ * never deleted; counters expire by TTL) except `admin:delete` (removing a principal binding),
+ * BatchGetItem, BatchWriteItem and Scan. `get` is GetItem
  * on the table only, so a function that fetches one key by id (the authorizer above all) cannot
  * list keys through an index. The audit table gets PutItem and Query only: nobody can change or
  * remove an audit entry (docs/architecture.md).
@@ -108,6 +119,61 @@ export const ACCESS_GRANTS: Readonly<Record<Access, Grant>> = {
     service: 'dynamodb',
     table: 'audit',
     actions: ['dynamodb:PutItem'],
+    read: false,
+    indexes: false,
+  },
+  // Registered APIs: the authorizer and key changes fetch one registration or module claim by key;
+  // only GET /v1/apis lists (through by_kind); a registration is written with PutItem only
+  // (replaced whole, never deleted: a module once claimed stays with its API).
+  'apis:get': {
+    service: 'dynamodb',
+    table: 'apis',
+    actions: ['dynamodb:GetItem'],
+    read: true,
+    indexes: false,
+  },
+  'apis:query': {
+    service: 'dynamodb',
+    table: 'apis',
+    actions: ['dynamodb:Query'],
+    read: true,
+    indexes: true,
+  },
+  'apis:write': {
+    service: 'dynamodb',
+    table: 'apis',
+    actions: ['dynamodb:PutItem'],
+    read: false,
+    indexes: false,
+  },
+  // Tenancy records (docs/tenancy.md): the access check reads one item or one partition; writes are
+  // conditional, and most go in a transaction with their audit entry (whose PutItem is audit:write).
+  'admin:get': {
+    service: 'dynamodb',
+    table: 'admin',
+    actions: ['dynamodb:GetItem'],
+    read: true,
+    indexes: false,
+  },
+  'admin:query': {
+    service: 'dynamodb',
+    table: 'admin',
+    actions: ['dynamodb:Query'],
+    read: true,
+    indexes: false,
+  },
+  'admin:write': {
+    service: 'dynamodb',
+    table: 'admin',
+    actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
+    read: false,
+    indexes: false,
+  },
+  // Only removing a principal binding deletes anything, and only on this table (AdminBindings).
+  'admin:delete': {
+    service: 'dynamodb',
+    table: 'admin',
+    actions: ['dynamodb:DeleteItem'],
     read: false,
     indexes: false,
   },

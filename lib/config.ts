@@ -12,8 +12,9 @@ import { join } from 'node:path';
 import type { Construct } from 'constructs';
 import { z } from 'zod';
 import { ENVIRONMENTS } from '../functions/domain/token';
-import { routeScopeMap, routes } from './declaration';
+import { routeScopeMap, servedRoutes } from './declaration';
 import type { SettingValues } from './function-environment';
+import { policyRulesSchema, superAdminsSchema } from './policy-schema';
 
 /** CloudWatch Logs accepts only these retention periods (days). */
 const LOG_RETENTION_DAYS = [
@@ -23,7 +24,7 @@ const LOG_RETENTION_DAYS = [
 const int = (min: number, max: number) => z.int().min(min).max(max);
 
 /** Values given with `-c` arrive as text: read JSON where the key expects a number, list, object or null. */
-const fromText = <T extends z.ZodType>(schema: T) =>
+const fromText = <T extends z.core.$ZodType>(schema: T) =>
   z.preprocess((value) => {
     if (typeof value !== 'string') return value;
     if (value === '') return null;
@@ -108,11 +109,42 @@ export const configSchema = z
     iteratorAgeAlarmMinutes: fromText(int(1, 24 * 60)).default(5),
     /** Set the account's API Gateway logging role (false when the account already has one). */
     apiGatewayCloudWatchRole: fromText(z.boolean()).default(true),
+    /**
+     * IAM principals (ARNs or `*` patterns) bound as super admins on deploy and local start, if not
+     * bound yet (docs/tenancy.md#seeding). Removing one here does not unbind it.
+     */
+    superAdmins: fromText(superAdminsSchema).default([]),
+    /** Policy rules for every organization, evaluated before each organization's own (docs/tenancy.md). */
+    policyRules: fromText(policyRulesSchema).default([]),
     /** A REGIONAL WAFv2 web ACL to associate with the API stage; `null` for none. */
     webAclArn: fromText(
       z
         .string()
         .regex(/^arn:aws[\w-]*:wafv2:/, 'must be a WAFv2 web ACL ARN')
+        .nullable(),
+    ).default(null),
+    /** Serve the demo routes (`/demo/*`) and give the built-in registration their route map. */
+    demoRoutes: fromText(z.boolean()).default(true),
+    /** How long the authorizer keeps an API registration in memory: route-map changes apply within it. */
+    apiCacheSeconds: fromText(int(0, 300)).default(30),
+    /**
+     * Other AWS accounts whose API Gateway APIs may invoke the shared authorizer (its own account
+     * always may): one Lambda permission each, conditioned on `aws:SourceAccount`.
+     */
+    consumerAccounts: fromText(
+      z.array(z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id')).max(50),
+    ).default([]),
+    /** Where the stack publishes what consumers need (SSM parameters: authorizer ARN, API URL, ...). */
+    parameterPrefix: z
+      .string()
+      .regex(/^\/([A-Za-z0-9_.-]+\/)*$/, 'must be an SSM path starting and ending with "/", e.g. /latchkey/')
+      .max(200)
+      .default('/latchkey/'),
+    /** SNS topic every alarm notifies; `null` creates one (stack output `AlarmTopicArn`). */
+    alarmTopicArn: fromText(
+      z
+        .string()
+        .regex(/^arn:aws[\w-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/, 'must be an SNS topic ARN')
         .nullable(),
     ).default(null),
   })
@@ -181,14 +213,21 @@ export function readLocalConfig(
   });
 }
 
-/** The settings Latchkey's own functions get from `config` (the authorizer guards the demo routes). */
-export function functionSettings(config: LatchkeyConfig): SettingValues {
+/**
+ * The settings Latchkey's functions get from `config` and the account they run in (a CDK token on
+ * AWS). The built-in registration is the demo routes, or no route at all when they are off.
+ */
+export function functionSettings(config: LatchkeyConfig, accountId: string): SettingValues {
   return {
     auditRetentionDays: config.auditRetentionDays,
     expiryThresholdsDays: config.expiryThresholdsDays,
     apiKeysEnabled: config.apiKeysEnabled,
     apiEnvironment: config.demoApiEnvironment,
-    routeScopes: routeScopeMap(routes),
+    routeScopes: routeScopeMap(servedRoutes(config)),
+    accountId,
+    apiCacheSeconds: config.apiCacheSeconds,
+    superAdmins: config.superAdmins,
+    policyRules: config.policyRules,
     keyCacheSeconds: config.authorizerKeyCacheSeconds,
     sourceIpCoolDown: config.sourceIpCoolDown,
     suspiciousSourceIps: config.suspiciousSourceIps,

@@ -24,9 +24,16 @@ export type Access =
   | 'kms:encrypt'
   | 'kms:decrypt'
   | 'events:put'
-  | 'secrets:write';
+  | 'secrets:write'
+  | 'apis:get'
+  | 'apis:query'
+  | 'apis:write'
+  | 'admin:get'
+  | 'admin:query'
+  | 'admin:write'
+  | 'admin:delete';
 
-export type TableId = 'keys' | 'counters' | 'audit';
+export type TableId = 'keys' | 'counters' | 'audit' | 'admin' | 'apis';
 
 /**
  * Configuration a function reads besides the resources its access implies; each becomes one
@@ -38,6 +45,10 @@ export type Setting =
   | 'apiKeysEnabled'
   | 'apiEnvironment'
   | 'routeScopes'
+  | 'accountId'
+  | 'apiCacheSeconds'
+  | 'superAdmins'
+  | 'policyRules'
   | 'keyCacheSeconds'
   | 'sourceIpCoolDown'
   | 'suspiciousSourceIps';
@@ -138,6 +149,37 @@ export const tables = {
     },
     ttlAttribute: 'ttl',
   },
+  /**
+   * Registered APIs (docs/protecting-apis.md): `pk` = `API#<name>` for a registration, read by the
+   * authorizer with one GetItem; `MODULE#<module>` for each scope module an API claims (who owns it,
+   * and its scopes), so a key's scopes are checked with one GetItem per module and no two APIs can
+   * define the same scope.
+   */
+  apis: {
+    envVar: 'APIS_TABLE_NAME',
+    partitionKey: { name: 'pk', type: 'S' },
+    indexes: {
+      // Only registrations carry `kind = "api"`: `GET /v1/apis` without a Scan, by name.
+      byKind: {
+        name: 'by_kind',
+        partitionKey: { name: 'kind', type: 'S' },
+        sortKey: { name: 'name', type: 'S' },
+      },
+    },
+  },
+  /**
+   * Tenancy and admin access, one table (docs/tenancy.md#records): organizations (`pk` = `ORG`),
+   * workspaces and organization policies (`pk` = `ORG#<org>`), principal bindings (`pk` =
+   * `BINDING`) and root-mode elevations (`pk` = `ELEVATION`, expiring by TTL). Every read on a
+   * request path is a GetItem or a Query on one partition; no index, no Scan.
+   */
+  admin: {
+    envVar: 'ADMIN_TABLE_NAME',
+    partitionKey: { name: 'pk', type: 'S' },
+    sortKey: { name: 'sk', type: 'S' },
+    indexes: {},
+    ttlAttribute: 'ttl',
+  },
 } as const satisfies Record<TableId, TableDeclaration>;
 
 /** One table's declaration, typed for code that treats every table alike (CDK, local tables, IAM). */
@@ -178,19 +220,50 @@ export interface RouteDeclaration {
   readonly path: string;
   readonly auth: RouteAuth;
   readonly fn: FunctionDeclaration;
+  /**
+   * Only callers whose credentials carry MFA (`aws:MultiFactorAuthPresent`): on AWS a statement of
+   * the REST API's resource policy, locally the principal's `"mfa": true` (docs/tenancy.md#root-mode).
+   */
+  readonly mfa?: true;
 }
 
-// Every management route answers 503 while the apiKeys.enabled flag is off.
+/** What the built-in registration `default` is made of: the demo routes, their environment, this account. */
+const builtInApi: Setting[] = ['routeScopes', 'apiEnvironment', 'accountId'];
+
+/** What a decision reads (the authorizer's, and verify's, which must decide alike). */
+const decisionSettings: Setting[] = [
+  ...builtInApi,
+  'apiCacheSeconds',
+  'auditRetentionDays',
+  'keyCacheSeconds',
+  'sourceIpCoolDown',
+  'suspiciousSourceIps',
+];
+
+/**
+ * What every management function needs for the access check (`functions/services/access-control.ts`):
+ * read the caller's bindings, elevation and organization (GetItem, Query on one partition), and
+ * audit each refusal (PutItem on the audit table).
+ */
+export const ACCESS_CHECK: readonly Access[] = ['admin:get', 'admin:query', 'audit:write'];
+
+// Every management route answers 503 while the apiKeys.enabled flag is off, and checks its caller.
 const management = (name: string, file: string, access: Access[]): FunctionDeclaration => ({
   name,
   entry: `functions/handlers/management/${file}.ts`,
-  access,
-  settings: ['apiKeysEnabled'],
+  access: [...new Set([...access, ...ACCESS_CHECK])],
+  settings: ['apiKeysEnabled', 'policyRules', 'auditRetentionDays'],
+});
+
+/** `fn` with more settings than `management` gives it. */
+const withSettings = (fn: FunctionDeclaration, more: readonly Setting[]): FunctionDeclaration => ({
+  ...fn,
+  settings: [...new Set([...(fn.settings ?? []), ...more])],
 });
 
 /** Management functions: one per operation, so each holds only the grants its operation needs. */
 export const functions = {
-  createKey: management('CreateKey', 'create-key', ['keys:write', 'kms:encrypt']),
+  createKey: management('CreateKey', 'create-key', ['keys:write', 'kms:encrypt', 'apis:get']),
   // Every function that answers with a key record reads its live use (last use, quota left):
   // `counters:query`, one small Query per key (docs/management-api.md).
   listKeys: management('ListKeys', 'list-keys', ['keys:query', 'counters:query']),
@@ -204,25 +277,47 @@ export const functions = {
     'kms:encrypt',
     'kms:decrypt',
     'counters:query',
+    'apis:get',
   ]),
   rotateKey: management('RotateKey', 'rotate-key', ['keys:get', 'keys:write', 'counters:query']),
   revokeKey: management('RevokeKey', 'revoke-key', ['keys:get', 'keys:write', 'counters:query']),
   getUsage: management('GetKeyUsage', 'get-usage', ['keys:get', 'counters:query']),
   getKeyAudit: management('GetKeyAudit', 'get-key-audit', ['keys:get', 'audit:query']),
   listAudit: management('ListAudit', 'list-audit', ['audit:query']),
+  // The built-in registration is answered from the settings it is made of (docs/protecting-apis.md).
+  listApis: withSettings(management('ListApis', 'list-apis', ['apis:query']), builtInApi),
+  getApi: withSettings(management('GetApi', 'get-api', ['apis:get']), builtInApi),
+  // The registration, its module claims and its audit entry are one transaction.
+  putApi: withSettings(management('PutApi', 'put-api', ['apis:get', 'apis:write', 'audit:write']), [
+    'accountId',
+  ]),
+  // The authorizer's decision for any front door: same access and settings, and no feature flag
+  // (keys keep validating while management is switched off).
+  verifyKey: {
+    name: 'VerifyKey',
+    entry: 'functions/handlers/management/verify-key.ts',
+    // And the access check's gate: every /v1 caller is a bound principal (docs/tenancy.md).
+    access: [...new Set<Access>(['keys:get', 'apis:get', 'counters:write', 'audit:write', ...ACCESS_CHECK])],
+    settings: decisionSettings,
+  },
+  // Tenancy (docs/tenancy.md): one function per family of routes, each with the writes its family makes.
+  organizations: management('Organizations', 'organizations', ['admin:write']),
+  adminBindings: management('AdminBindings', 'admin-bindings', ['admin:write', 'admin:delete']),
+  rootMode: management('RootMode', 'root-mode', ['admin:write']),
+  /** Creates the `default` organization and the configured super admins' bindings, if absent. */
+  seedAdmin: {
+    name: 'SeedAdmin',
+    entry: 'functions/handlers/seed-admin.ts',
+    access: ['admin:write', 'audit:write'],
+    settings: ['superAdmins', 'auditRetentionDays'],
+    timeoutSeconds: 60,
+  },
   demo: { name: 'Demo', entry: 'functions/handlers/demo.ts', access: [] },
   authorizer: {
     name: 'Authorizer',
     entry: 'functions/handlers/authorizer.ts',
-    access: ['keys:get', 'counters:write', 'audit:write'],
-    settings: [
-      'routeScopes',
-      'apiEnvironment',
-      'auditRetentionDays',
-      'keyCacheSeconds',
-      'sourceIpCoolDown',
-      'suspiciousSourceIps',
-    ],
+    access: ['keys:get', 'apis:get', 'counters:write', 'audit:write'],
+    settings: decisionSettings,
     memoryMb: 512,
     timeoutSeconds: 5,
   },
@@ -276,6 +371,36 @@ export const routes: readonly RouteDeclaration[] = [
   { method: 'GET', path: '/v1/api-keys/{id}/usage', auth: iam, fn: functions.getUsage },
   { method: 'GET', path: '/v1/api-keys/{id}/audit', auth: iam, fn: functions.getKeyAudit },
   { method: 'GET', path: '/v1/audit', auth: iam, fn: functions.listAudit },
+  { method: 'GET', path: '/v1/apis', auth: iam, fn: functions.listApis },
+  { method: 'GET', path: '/v1/apis/{api}', auth: iam, fn: functions.getApi },
+  { method: 'PUT', path: '/v1/apis/{api}', auth: iam, fn: functions.putApi },
+  { method: 'POST', path: '/v1/keys/verify', auth: iam, fn: functions.verifyKey },
+  { method: 'POST', path: '/v1/organizations', auth: iam, fn: functions.organizations },
+  { method: 'GET', path: '/v1/organizations', auth: iam, fn: functions.organizations },
+  { method: 'GET', path: '/v1/organizations/{org}', auth: iam, fn: functions.organizations },
+  { method: 'PATCH', path: '/v1/organizations/{org}', auth: iam, fn: functions.organizations },
+  { method: 'GET', path: '/v1/organizations/{org}/policy', auth: iam, fn: functions.organizations },
+  { method: 'PUT', path: '/v1/organizations/{org}/policy', auth: iam, fn: functions.organizations },
+  { method: 'POST', path: '/v1/organizations/{org}/workspaces', auth: iam, fn: functions.organizations },
+  { method: 'GET', path: '/v1/organizations/{org}/workspaces', auth: iam, fn: functions.organizations },
+  {
+    method: 'GET',
+    path: '/v1/organizations/{org}/workspaces/{workspace}',
+    auth: iam,
+    fn: functions.organizations,
+  },
+  {
+    method: 'PATCH',
+    path: '/v1/organizations/{org}/workspaces/{workspace}',
+    auth: iam,
+    fn: functions.organizations,
+  },
+  { method: 'GET', path: '/v1/admin-bindings', auth: iam, fn: functions.adminBindings },
+  { method: 'PUT', path: '/v1/admin-bindings', auth: iam, fn: functions.adminBindings },
+  { method: 'DELETE', path: '/v1/admin-bindings/{binding}', auth: iam, fn: functions.adminBindings },
+  { method: 'POST', path: '/v1/root-mode', auth: iam, fn: functions.rootMode, mfa: true },
+  { method: 'GET', path: '/v1/root-mode', auth: iam, fn: functions.rootMode },
+  { method: 'DELETE', path: '/v1/root-mode', auth: iam, fn: functions.rootMode },
   { method: 'GET', path: '/demo/agents', auth: scope('agents:read'), fn: functions.demo },
   { method: 'POST', path: '/demo/agents', auth: scope('agents:write'), fn: functions.demo },
   { method: 'POST', path: '/demo/agents/{id}/execute', auth: scope('agents:execute'), fn: functions.demo },
@@ -301,11 +426,25 @@ export interface ScheduleDeclaration {
   readonly localEverySeconds: number;
 }
 
+/**
+ * Run once per deploy (a CloudFormation custom resource on AWS) and on every local start: creates
+ * what must exist before anyone can be authorized (docs/tenancy.md#seeding). Idempotent.
+ */
+export const seed = { fn: functions.seedAdmin };
+
 export const schedules: readonly ScheduleDeclaration[] = [
   { fn: functions.expiryScanner, everyMinutes: 60, localEverySeconds: 30 },
   { fn: functions.rotator, everyMinutes: 60, localEverySeconds: 30 },
   { fn: functions.suspicionNotifier, everyMinutes: 1, localEverySeconds: 5 },
 ];
+
+/**
+ * The routes a stack serves: every declared route, without the demo routes (the `latchkey` ones)
+ * when `latchkey:demoRoutes` is off (docs/configuration.md).
+ */
+export function servedRoutes(options: { readonly demoRoutes: boolean }): readonly RouteDeclaration[] {
+  return options.demoRoutes ? routes : routes.filter((r) => r.auth.type !== 'latchkey');
+}
 
 /** `{ "GET /demo/agents": "agents:read", ... }`: what the authorizer needs to know about its API. */
 export type RouteScopeMap = Readonly<Record<string, string>>;

@@ -9,12 +9,15 @@
  * - Readers (`functions/shared/config.ts`) parse each variable with the schema below, on first use,
  *   with no defaults of their own: a missing or malformed variable fails naming it.
  *
- * Pure data and plain parsers (no zod: the authorizer's bundle carries this file); no CDK import.
+ * Pure data and zod/mini (small enough for the authorizer's bundle); no CDK import.
  */
+import * as z from 'zod/mini';
+import type { PolicyRule } from '../functions/domain/policy';
 import { ENVIRONMENTS, type Environment } from '../functions/domain/token';
 import { ACCESS_GRANTS } from './access-model';
 import type { FunctionDeclaration, RouteScopeMap, Setting, TableId } from './declaration';
 import { tables } from './declaration';
+import { policyRulesSchema, superAdminsSchema } from './policy-schema';
 
 /** What a setting holds once parsed. */
 export interface SettingValues {
@@ -26,8 +29,16 @@ export interface SettingValues {
   readonly apiKeysEnabled: boolean;
   /** The protected API's environment; `null` admits keys of any environment. */
   readonly apiEnvironment: Environment | null;
-  /** `"METHOD /path"` → scope, for the protected API the authorizer guards. */
+  /** `"METHOD /path"` → scope: the routes of the built-in registration (the demo routes, or none). */
   readonly routeScopes: RouteScopeMap;
+  /** The AWS account Latchkey runs in: the one account the built-in registration admits. */
+  readonly accountId: string;
+  /** How long the authorizer keeps a registration in memory; route-map changes apply within it. */
+  readonly apiCacheSeconds: number;
+  /** Principals (ARNs or patterns) the seed binds as super admins (docs/tenancy.md#seeding). */
+  readonly superAdmins: readonly string[];
+  /** Deploy-wide policy rules, evaluated before each organization's own. */
+  readonly policyRules: readonly PolicyRule[];
   /** How long an authorizer instance reuses a key item it read; 0: never. */
   readonly keyCacheSeconds: number;
   /** When a source IP presenting invalid tokens is cooled down (docs/authorizer.md). */
@@ -40,54 +51,38 @@ export interface SettingValues {
   readonly suspiciousSourceIps: { readonly distinctIps: number; readonly windowMinutes: number };
 }
 
-/**
- * How a variable's text becomes its value: `undefined` for text it refuses. Plain functions rather
- * than zod: the authorizer reads these on every cold start and carries this file in its bundle,
- * which must stay within 10% of the DynamoDB client's (docs/operations.md).
- */
-interface Parser<T> {
-  readonly parse: (raw: string) => T | undefined;
-  /** Why text was refused, for the error naming the variable. */
-  readonly expected: string;
-}
-
 interface Variable<T> {
   readonly name: string;
-  readonly parser: Parser<T>;
+  readonly schema: z.ZodMiniType<T, string>;
   readonly format: (value: T) => string;
 }
 
-const variable = <T>(name: string, parser: Parser<T>, format: (value: T) => string) =>
-  ({ name, parser, format }) satisfies Variable<T>;
+const variable = <T>(name: string, schema: z.ZodMiniType<T, string>, format: (value: T) => string) =>
+  ({ name, schema, format }) satisfies Variable<T>;
 
-/** Text matching `pattern`, turned into a value by `convert`. */
-const matching = <T>(pattern: RegExp, expected: string, convert: (s: string) => T): Parser<T> => ({
-  parse: (raw) => (pattern.test(raw) ? convert(raw) : undefined),
-  expected,
-});
-
-const nonEmpty = matching(/^[\s\S]+$/, 'must not be empty', String);
-const wholeDays = matching(/^[1-9]\d{0,4}$/, 'must be a whole number of days', Number);
-const dayList = matching(
-  /^[1-9]\d{0,3}(,[1-9]\d{0,3})*$/,
-  'must be comma-separated days, e.g. 14,7,1',
-  (s): readonly number[] => s.split(',').map(Number),
+const nonEmpty = z.string().check(z.minLength(1));
+const wholeDays = z.pipe(
+  z.string().check(z.regex(/^[1-9]\d{0,4}$/, 'must be a whole number of days')),
+  z.transform(Number),
 );
-const flag = matching(/^(true|false)$/, 'must be true or false', (s) => s === 'true');
+const dayList = z.pipe(
+  z.string().check(z.regex(/^[1-9]\d{0,3}(,[1-9]\d{0,3})*$/, 'must be comma-separated days, e.g. 14,7,1')),
+  z.transform((s): readonly number[] => s.split(',').map(Number)),
+);
+const flag = z.pipe(
+  z.enum(['true', 'false']),
+  z.transform((s) => s === 'true'),
+);
 // "any" rather than an absent variable: absence always means a writer forgot it.
-const apiEnvironment: Parser<Environment | null> = {
-  parse: (raw) =>
-    raw === 'any'
-      ? null
-      : (ENVIRONMENTS as readonly string[]).includes(raw)
-        ? (raw as Environment)
-        : undefined,
-  expected: `must be one of ${[...ENVIRONMENTS, 'any'].join(', ')}`,
-};
-const routeScopes: Parser<RouteScopeMap> = {
-  parse: (raw) => {
+const apiEnvironment = z.pipe(
+  z.enum([...ENVIRONMENTS, 'any']),
+  z.transform((s): Environment | null => (s === 'any' ? null : s)),
+);
+const routeScopes = z.pipe(
+  z.string(),
+  z.transform((s, ctx): RouteScopeMap => {
     try {
-      const value: unknown = JSON.parse(raw);
+      const value: unknown = JSON.parse(s);
       if (
         typeof value === 'object' &&
         value !== null &&
@@ -97,23 +92,59 @@ const routeScopes: Parser<RouteScopeMap> = {
         return value as RouteScopeMap;
       }
     } catch {
-      // refused below
+      // reported below
     }
-    return undefined;
-  },
-  expected: 'must be a JSON object of "METHOD /path": "scope"',
-};
+    ctx.issues.push({
+      code: 'custom',
+      message: 'must be a JSON object of "METHOD /path": "scope"',
+      input: s,
+    });
+    return z.NEVER;
+  }),
+);
 
-const wholeNumber = matching(/^(0|[1-9]\d{0,8})$/, 'must be a whole number', Number);
+const seconds = z.pipe(
+  z.string().check(z.regex(/^(0|[1-9]\d{0,3})$/, 'must be a whole number of seconds')),
+  z.transform(Number),
+);
+const accountId = z.string().check(z.regex(/^\d{12}$/, 'must be a 12-digit AWS account id'));
+/** JSON text validated by `schema` (the same schema the deploy configuration was validated with). */
+function jsonOf<T>(schema: z.ZodMiniType<T>, what: string) {
+  return z.pipe(
+    z.string(),
+    z.transform((s, ctx): T => {
+      let value: unknown;
+      try {
+        value = JSON.parse(s);
+      } catch {
+        value = undefined;
+      }
+      const parsed = schema.safeParse(value);
+      if (parsed.success) return parsed.data;
+      ctx.issues.push({ code: 'custom', message: `must be ${what}`, input: s });
+      return z.NEVER;
+    }),
+  );
+}
+const wholeNumber = z.pipe(
+  z.string().check(z.regex(/^(0|[1-9]\d{0,8})$/, 'must be a whole number')),
+  z.transform(Number),
+);
 /** `"<a>,<b>,..."`: exactly `names.length` whole numbers, read into an object with those names. */
 const numbers = <K extends string>(names: readonly K[]) =>
-  matching(
-    new RegExp(`^(0|[1-9]\\d{0,8})(,(0|[1-9]\\d{0,8})){${names.length - 1}}$`),
-    `must be ${names.length} comma-separated whole numbers: ${names.join(',')}`,
-    (s): Record<K, number> => {
+  z.pipe(
+    z
+      .string()
+      .check(
+        z.regex(
+          new RegExp(`^(0|[1-9]\\d{0,8})(,(0|[1-9]\\d{0,8})){${names.length - 1}}$`),
+          `must be ${names.length} comma-separated whole numbers: ${names.join(',')}`,
+        ),
+      ),
+    z.transform((s): Record<K, number> => {
       const values = s.split(',').map(Number);
       return Object.fromEntries(names.map((n, i) => [n, values[i] ?? 0])) as Record<K, number>;
-    },
+    }),
   );
 const COOL_DOWN_FIELDS = ['invalidTokens', 'windowSeconds', 'coolDownSeconds'] as const;
 const SUSPICION_FIELDS = ['distinctIps', 'windowMinutes'] as const;
@@ -125,6 +156,18 @@ export const SETTINGS: { readonly [K in Setting]: Variable<SettingValues[K]> } =
   apiKeysEnabled: variable('LATCHKEY_API_KEYS_ENABLED', flag, String),
   apiEnvironment: variable('LATCHKEY_API_ENVIRONMENT', apiEnvironment, (e) => e ?? 'any'),
   routeScopes: variable('LATCHKEY_ROUTE_SCOPES', routeScopes, (m) => JSON.stringify(m)),
+  accountId: variable('LATCHKEY_ACCOUNT_ID', accountId, String),
+  apiCacheSeconds: variable('LATCHKEY_API_CACHE_SECONDS', seconds, String),
+  superAdmins: variable(
+    'LATCHKEY_SUPER_ADMINS',
+    jsonOf<readonly string[]>(superAdminsSchema, 'a JSON array of IAM principal ARNs or patterns'),
+    (list) => JSON.stringify(list),
+  ),
+  policyRules: variable(
+    'LATCHKEY_POLICY_RULES',
+    jsonOf<readonly PolicyRule[]>(policyRulesSchema, 'a JSON array of policy rules (docs/tenancy.md)'),
+    (rules) => JSON.stringify(rules),
+  ),
   keyCacheSeconds: variable('LATCHKEY_KEY_CACHE_SECONDS', wholeNumber, String),
   sourceIpCoolDown: variable('LATCHKEY_IP_COOL_DOWN', numbers(COOL_DOWN_FIELDS), (c) =>
     COOL_DOWN_FIELDS.map((f) => c[f]).join(','),

@@ -35,6 +35,8 @@ export interface GatewayRequest {
   readonly localPort: number;
   readonly route: RouteDeclaration;
   readonly pathParameters: Record<string, string>;
+  /** A registered API's stage variables (`latchkeyApi`), as the consumer construct sets them. */
+  readonly stageVariables?: Readonly<Record<string, string>>;
 }
 
 export function methodArn(region: string, method: string, path: string): string {
@@ -185,7 +187,7 @@ function common(req: GatewayRequest) {
       queryStringParameters: query.single,
       multiValueQueryStringParameters: query.multi,
       pathParameters: Object.keys(req.pathParameters).length ? req.pathParameters : null,
-      stageVariables: null,
+      stageVariables: req.stageVariables ? { ...req.stageVariables } : null,
     },
   };
 }

@@ -71,7 +71,19 @@ const STAY_UP_MS = 1000;
 
 export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
   assertJava();
-  const port = options.port === 0 ? await freePort() : (options.port ?? 8000);
+  if (options.port !== 0) return startOn(options.port ?? 8000, options);
+  // A free port can be taken by another process before the JVM binds it (parallel test runs): the
+  // checks below notice, and "any free port" may as well be another one.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOn(await freePort(), options);
+    } catch (error) {
+      if (attempt >= 3 || !/already in use/.test(String(error))) throw error;
+    }
+  }
+}
+
+async function startOn(port: number, options: DynamoDbLocalOptions): Promise<DynamoDbLocal> {
   await assertPortFree(port, 'DynamoDB Local');
   const path = options.dataDir ? resolve(options.dataDir) : undefined;
   if (path) mkdirSync(path, { recursive: true });

@@ -7,6 +7,7 @@
 import { functionSettings, type LatchkeyConfig } from '../lib/config';
 import { type FunctionDeclaration, functions, type TableId } from '../lib/declaration';
 import { functionEnvironment } from '../lib/function-environment';
+import { LOCAL_ACCOUNT_ID } from './credentials';
 
 export interface LocalResources {
   readonly tables: Readonly<Record<TableId, string>>;
@@ -21,11 +22,15 @@ export interface LocalFunctionEnvironment {
   readonly merged: Readonly<Record<string, string>>;
 }
 
+/** `accountId`: the account the functions believe they run in (the local stack's, unless a test says). */
 export function localFunctionEnvironment(
   resources: LocalResources,
   config: LatchkeyConfig,
+  accountId: string = LOCAL_ACCOUNT_ID,
 ): LocalFunctionEnvironment {
-  const sources = { ...resources, settings: functionSettings(config) };
+  // Locally nothing is cached between a change and the next request (as the authorizer's answers
+  // are not): a registration's new route map applies at once (docs/local-stack.md).
+  const sources = { ...resources, settings: { ...functionSettings(config, accountId), apiCacheSeconds: 0 } };
   const byFunction: Record<string, Record<string, string>> = {};
   for (const fn of Object.values(functions) as FunctionDeclaration[]) {
     byFunction[fn.name] = functionEnvironment(fn, sources);

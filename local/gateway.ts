@@ -11,15 +11,21 @@
  *   API Gateway answers, so clients see the same status locally and on AWS;
  * - a query that is not valid percent-encoding: 400 on Latchkey routes (IAM routes refuse it as a
  *   signature mismatch, 403);
+ * - a route declared `mfa` answers 403 (`AccessDeniedException`, as the resource policy does on AWS)
+ *   to a principal without `"mfa": true`;
  * - `trustForwardedFor`: take the source IP from the first `X-Forwarded-For` entry. For tests
  *   that simulate callers' IPs only; off by default, because any client can set that header.
+ * - registered APIs (docs/protecting-apis.md) are served under `/apis/<name>/<route path>`, with
+ *   the shared authorizer in front as on the team's own API, and an echo of the authorizer context
+ *   behind it; refusals have the bodies the deployed gateway responses give.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { STAGE_VARIABLES } from '../lib/consumer-contract';
 import type { FunctionDeclaration, RouteDeclaration } from '../lib/declaration';
 import { type GatewayResponseDeclaration, renderGatewayResponse } from '../lib/gateway-responses';
-import { authorizerEvent, type GatewayRequest, proxyEvent } from './api-events';
+import { authorizerEvent, type GatewayRequest, methodArn, proxyEvent } from './api-events';
 import { runAuthorizer } from './authorize';
 import { type AwsService, dispatchAwsJson } from './aws-json';
 import type { LocalPrincipal } from './credentials';
@@ -55,12 +61,22 @@ export interface GatewayOptions {
   >;
   readonly trustForwardedFor?: boolean;
   /**
+   * A registered API's route → scope map, read at each request (no caching: a registration change
+   * applies at once), or undefined when no API has that name.
+   */
+  readonly registeredApi?: (name: string) => Promise<Readonly<Record<string, string>> | undefined>;
+  /** What answers a registered API's allowed calls: an echo of the authorizer context (the demo function). */
+  readonly echo?: FunctionDeclaration;
+  /**
    * The API's gateway responses for authorizer refusals (as `addLatchkeyGatewayResponses` sets on
    * AWS). Default: none, so API Gateway's default bodies.
    */
   readonly gatewayResponses?: readonly GatewayResponseDeclaration[];
   readonly log?: (line: string) => void;
 }
+
+/** Where registered APIs are served: `/apis/<name>/<the route's own path>`. */
+export const REGISTERED_API_PREFIX = '/apis/';
 
 export type LocalEndpoint = () => Promise<{ status: number; body: unknown }>;
 
@@ -85,6 +101,20 @@ const json = (status: number, body: unknown, headers: Record<string, string> = {
 /** API Gateway's own error responses: `{"message": ...}` plus `x-amzn-ErrorType`. */
 const gatewayError = (status: number, errorType: string, message: string | null) =>
   json(status, { message }, { 'x-amzn-errortype': errorType });
+
+/**
+ * A registration's routes as the router matches them: literal segments before `{param}` at each
+ * position, as API Gateway prefers the most specific route.
+ */
+function registeredRoutes(routeScopes: Readonly<Record<string, string>>, echo: FunctionDeclaration) {
+  const order = (path: string) => path.replace(/\{/g, '\uffff');
+  return Object.entries(routeScopes)
+    .map(([key, scope]): RouteDeclaration => {
+      const [method, path] = key.split(' ') as [RouteDeclaration['method'], string];
+      return { method, path, auth: { type: 'latchkey', scope }, fn: echo };
+    })
+    .sort((a, b) => (order(a.path) < order(b.path) ? -1 : order(a.path) > order(b.path) ? 1 : 0));
+}
 
 class BodyTooLarge extends Error {}
 
@@ -198,9 +228,69 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     return gatewayError(502, 'InternalServerErrorException', 'Internal server error');
   }
 
+  /** The shared authorizer, then the integration; refusals answered with the API's gateway responses. */
+  async function authorizeAndInvoke(request: GatewayRequest): Promise<Reply> {
+    const outcome = await runAuthorizer(
+      options.lambdas,
+      options.authorizer,
+      authorizerEvent(request, options.region),
+      log,
+    );
+    if (outcome.kind === 'refuse') {
+      const custom =
+        options.gatewayResponses && outcome.responseType
+          ? renderGatewayResponse(outcome.responseType, outcome.context ?? {}, options.gatewayResponses)
+          : undefined;
+      if (custom) {
+        return {
+          status: custom.status,
+          headers: { ...custom.headers, 'x-amzn-errortype': outcome.errorType },
+          body: custom.body,
+        };
+      }
+      return gatewayError(outcome.status, outcome.errorType, outcome.message);
+    }
+    return invokeRoute(request, proxyEvent(request, { authorizer: outcome.context }));
+  }
+
+  /** `/apis/<name>/<path>`: a registered API's route, as the team's own API Gateway would serve it. */
+  async function handleRegistered(
+    base: Omit<GatewayRequest, 'route' | 'pathParameters' | 'query'>,
+    name: string,
+    path: string,
+  ): Promise<Reply> {
+    const routeScopes = await options.registeredApi?.(name);
+    if (!routeScopes || !options.echo) {
+      return json(404, {
+        error: { code: 'not_found', message: `No registered API ${JSON.stringify(name)}`, details: [] },
+      });
+    }
+    const match = matchRoute(registeredRoutes(routeScopes, options.echo), base.method, path);
+    if (match.kind === 'none') {
+      return json(404, {
+        error: { code: 'not_found', message: `No route for ${base.method} ${path} in ${name}`, details: [] },
+      });
+    }
+    if (match.kind === 'method-not-declared') {
+      return gatewayError(403, 'MissingAuthenticationTokenException', 'Missing Authentication Token');
+    }
+    const query = parseQuery(base.rawQuery);
+    if (!query) return badQuery();
+    return authorizeAndInvoke({
+      ...routed({ ...base, path }, match, query),
+      stageVariables: { [STAGE_VARIABLES.api]: name },
+    });
+  }
+
   async function handleRoute(
     base: Omit<GatewayRequest, 'route' | 'pathParameters' | 'query'>,
   ): Promise<Reply> {
+    if (base.path.startsWith(REGISTERED_API_PREFIX)) {
+      const rest = base.path.slice(REGISTERED_API_PREFIX.length);
+      const slash = rest.indexOf('/');
+      const name = slash < 0 ? rest : rest.slice(0, slash);
+      return handleRegistered(base, name, slash < 0 ? '/' : rest.slice(slash));
+    }
     const match = matchRoute(options.routes, base.method, base.path);
     if (match.kind === 'none') {
       return json(404, {
@@ -223,33 +313,22 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         },
       );
       if (!verdict.ok) return gatewayError(403, verdict.errorType, verdict.message);
+      if (match.route.mfa && verdict.principal.mfa !== true) {
+        // What the REST API's resource policy answers on AWS (lib/constructs/management-api.ts): an
+        // explicit deny for credentials without MFA, before any Lambda runs.
+        return gatewayError(
+          403,
+          'AccessDeniedException',
+          `User: ${verdict.principal.arn} is not authorized to perform: execute-api:Invoke on resource: ` +
+            `${methodArn(options.region, base.method, match.path)} with an explicit deny`,
+        );
+      }
       if (!query) return badQuery(); // not reached: SigV4 refuses a malformed query first
       const request = routed(base, match, query);
       return invokeRoute(request, proxyEvent(request, { principal: verdict.principal }));
     }
     if (!query) return badQuery();
-    const request = routed(base, match, query);
-    const outcome = await runAuthorizer(
-      options.lambdas,
-      options.authorizer,
-      authorizerEvent(request, options.region),
-      log,
-    );
-    if (outcome.kind === 'refuse') {
-      const custom =
-        options.gatewayResponses && outcome.responseType
-          ? renderGatewayResponse(outcome.responseType, outcome.context ?? {}, options.gatewayResponses)
-          : undefined;
-      if (custom) {
-        return {
-          status: custom.status,
-          headers: { ...custom.headers, 'x-amzn-errortype': outcome.errorType },
-          body: custom.body,
-        };
-      }
-      return gatewayError(outcome.status, outcome.errorType, outcome.message);
-    }
-    return invokeRoute(request, proxyEvent(request, { authorizer: outcome.context }));
+    return authorizeAndInvoke(routed(base, match, query));
   }
 
   async function handle(req: IncomingMessage, requestId: string, port: number): Promise<Reply> {

@@ -15,7 +15,13 @@ export type RouteMatch =
 
 function matchPath(template: string, path: string): Record<string, string> | undefined {
   const want = template.split('/');
-  const got = path.split('/');
+  let got = path.split('/');
+  // A greedy `{proxy+}` (registered APIs only) takes the rest of the path, at least one segment.
+  const greedy = /^\{(\w+)\+\}$/.exec(want[want.length - 1] ?? '')?.[1];
+  if (greedy && got.length >= want.length) {
+    got = [...got.slice(0, want.length - 1), got.slice(want.length - 1).join('/')];
+    want[want.length - 1] = `{${greedy}}`;
+  }
   if (want.length !== got.length) return undefined;
   const params: Record<string, string> = {};
   for (let i = 0; i < want.length; i++) {
@@ -25,7 +31,8 @@ function matchPath(template: string, path: string): Record<string, string> | und
     if (param) {
       if (!g) return undefined;
       try {
-        params[param] = decodeURIComponent(g);
+        params[param] =
+          param === greedy ? g.split('/').map(decodeURIComponent).join('/') : decodeURIComponent(g);
       } catch {
         return undefined;
       }

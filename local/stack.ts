@@ -9,9 +9,11 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { SeedInput } from '../functions/services/tenancy';
 import { type LatchkeyConfig, readLocalConfig } from '../lib/config';
-import { functions, routes, type TableId, tables as tableDeclarations } from '../lib/declaration';
+import { functions, seed, servedRoutes, type TableId, tables as tableDeclarations } from '../lib/declaration';
 import { LATCHKEY_GATEWAY_RESPONSES } from '../lib/gateway-responses';
 import {
   generateCredentials,
@@ -132,6 +134,30 @@ async function dynamoAnswers(endpoint: string): Promise<boolean> {
   }
 }
 
+/**
+ * The route map of a registered API, read from the registrations table at each request, as the
+ * gateway of the team's own API would route it (docs/protecting-apis.md).
+ */
+function registeredApiLookup(endpoint: string, table: string) {
+  const client = new DynamoDBClient({
+    endpoint,
+    region: REGION,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  const pk = tableDeclarations.apis.partitionKey.name;
+  return {
+    lookup: async (name: string): Promise<Record<string, string> | undefined> => {
+      const out = await client.send(
+        new GetItemCommand({ TableName: table, Key: { [pk]: { S: `API#${name}` } }, ConsistentRead: true }),
+      );
+      return out.Item
+        ? ((unmarshall(out.Item).routes as Record<string, string> | undefined) ?? {})
+        : undefined;
+    },
+    close: () => client.destroy(),
+  };
+}
+
 /** `GET /_local/health`: 200 only while DynamoDB answers. */
 export async function health(dynamoEndpoint: string, tables: Record<string, string>) {
   const up = await dynamoAnswers(dynamoEndpoint);
@@ -150,6 +176,43 @@ function setEnv(values: Record<string, string>): () => void {
       else process.env[k] = v;
     }
   };
+}
+
+/** The actor of what the local stack seeds for its principals. */
+export const LOCAL_SEED_ACTOR = 'latchkey:local-start';
+
+/** The organizations and bindings `principals` name, as the seed takes them. */
+export function localSeedInput(principals: readonly LocalPrincipal[]): SeedInput {
+  const workspaces = new Map<string, Set<string>>();
+  const bindings: NonNullable<SeedInput['bindings']>[number][] = [];
+  for (const p of principals) {
+    if (!p.binding) continue;
+    const { role, organization_id, workspace_ids, root_allowed } = p.binding;
+    bindings.push({ principal: p.arn, role, organization_id, workspace_ids, root_allowed });
+    if (organization_id) {
+      const set = workspaces.get(organization_id) ?? new Set<string>();
+      for (const w of workspace_ids ?? []) set.add(w);
+      workspaces.set(organization_id, set);
+    }
+  }
+  return {
+    organizations: [...workspaces].map(([organization_id, ws]) => ({
+      organization_id,
+      name: organization_id,
+      workspaces: [...ws],
+    })),
+    bindings,
+  };
+}
+
+/** Binds the local principals (and creates their organizations) where they are not yet: idempotent. */
+async function seedLocalPrincipals(principals: readonly LocalPrincipal[], log: (line: string) => void) {
+  // Required now, not imported: the SDK clients read their endpoints from the env set above.
+  const tenancy = require('../functions/services/tenancy') as typeof import('../functions/services/tenancy');
+  const result = await tenancy.seed({ principal: LOCAL_SEED_ACTOR }, localSeedInput(principals));
+  if (result.bindings_created.length) {
+    log(`bound ${result.bindings_created.length} local principal(s) to their roles (docs/tenancy.md)`);
+  }
 }
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
@@ -228,11 +291,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const lambdas = localLambdas(REGION, log, localRoles(roleKeys));
     const endpoint = dynamoEndpoint;
 
+    const registered = registeredApiLookup(endpoint, tableNames.apis);
+    cleanups.push(() => registered.close());
     const gateway: Gateway = await startGateway({
       port,
       region: REGION,
-      routes,
+      routes: servedRoutes(config),
       authorizer: functions.authorizer,
+      registeredApi: registered.lookup,
+      echo: functions.demo,
       principals: () => credentials,
       lambdas,
       awsServices: [kms, eventBridge, secrets],
@@ -288,6 +355,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         if (readEnvFile(envFile)?.pid === process.pid) rmSync(envFile, { force: true });
       });
     }
+
+    // What a deploy seeds (the default organization, latchkey:superAdmins), by the same function,
+    // then the bindings of the local principals (docs/tenancy.md#seeding).
+    await lambdas.invoke(seed.fn, {});
+    await seedLocalPrincipals(credentials, log);
 
     for (const factory of options.workers ?? []) {
       const worker = await factory({ lambdas, env, dataDir: persistDir, log });

@@ -35,6 +35,15 @@ function curlExample(url: string): string {
   return `curl --aws-sigv4 "aws:amz:us-east-1:execute-api" --user "$AK:$SK" -H 'content-type: application/json' -d '{"name":"demo","scopes":["agents:read"]}' ${url}/v1/api-keys`;
 }
 
+/** `org_owner of acme`, `super_admin (MFA, root)`: what a principal is bound as on start. */
+function roleOf(p: LocalPrincipal): string {
+  if (!p.binding) return 'unbound';
+  const { role, organization_id, workspace_ids, root_allowed } = p.binding;
+  const where = organization_id ? ` of ${[organization_id, ...(workspace_ids ?? [])].join('/')}` : '';
+  const extras = [p.mfa ? 'MFA' : '', root_allowed ? 'root' : ''].filter(Boolean);
+  return `${role}${where}${extras.length ? ` (${extras.join(', ')})` : ''}`;
+}
+
 function printCredentials(
   principals: readonly LocalPrincipal[],
   file: string,
@@ -48,15 +57,25 @@ function printCredentials(
     // Printed once, on purpose: these are local-only keys and the user needs them to call the API.
     console.log(`\nLocal IAM credentials written to ${where}:`);
     for (const p of principals) {
-      console.log(`  ${p.name.padEnd(11)} ${p.access_key_id}  ${p.secret_access_key}  ${p.arn}`);
+      console.log(`  ${p.name.padEnd(15)} ${p.access_key_id}  ${p.secret_access_key}  ${roleOf(p)}`);
     }
-    console.log(`\nTry it:\n  export AK=${admin.access_key_id} SK=${admin.secret_access_key}`);
+    console.log(
+      `\nTry it (as ${admin.name}):\n  export AK=${admin.access_key_id} SK=${admin.secret_access_key}`,
+    );
   } else {
-    console.log(`\nLocal IAM credentials: ${where} (${principals.map((p) => p.name).join(', ')})`);
+    console.log(`\nLocal IAM credentials: ${where}`);
+    for (const p of principals) console.log(`  ${p.name.padEnd(15)} ${roleOf(p)}`);
     const read = (field: string) => `$(node -p "require('${where}').principals[0].${field}")`;
-    console.log(`\nTry it:\n  export AK=${read('access_key_id')} SK=${read('secret_access_key')}`);
+    console.log(
+      `\nTry it (as ${admin.name}):\n  export AK=${read('access_key_id')} SK=${read('secret_access_key')}`,
+    );
   }
-  console.log(`  ${curlExample(url)}\n`);
+  console.log(`  ${curlExample(url)}`);
+  const as = (field: string) =>
+    `$(node -p "require('${where}').principals.find((p) => p.name === 'org-owner').${field}")`;
+  console.log(
+    `As another role (docs/tenancy.md), e.g. the org owner:\n  export AK=${as('access_key_id')} SK=${as('secret_access_key')}\n`,
+  );
 }
 
 // The handlers run on Node.js 22 in Lambda; the SDK's notice about Node 20 on a laptop is noise here.

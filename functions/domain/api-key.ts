@@ -2,7 +2,9 @@
  * The API key record (docs/keys.md) and the pure rules about it: status, what may be shown, and the
  * `last_change` stamp the audit consumer reads from the stream. No AWS imports.
  */
+
 import { DEFAULT_RATE_WINDOW_SECONDS, type QuotaConfig, quotaPeriod } from './rate-limit';
+import { isSystemScope } from './scopes';
 import type { Environment } from './token';
 
 export type KeyType = 'workspace' | 'organization' | 'system';
@@ -177,7 +179,14 @@ export interface PublicApiKey {
   rotated_at: string | null;
   previous_key_expires_at: string | null;
   rotation: RotationPolicy | null;
+  /** Changing this key needs root mode: a system key, or one holding a `system:*` scope (docs/tenancy.md). */
+  requires_root_mode: boolean;
   metadata?: unknown;
+}
+
+/** System keys and `system:*` scopes are changed only inside root mode (docs/tenancy.md#root-mode). */
+export function requiresRootMode(key: Pick<ApiKeyItem, 'key_type' | 'scopes'>): boolean {
+  return key.key_type === 'system' || key.scopes.some(isSystemScope);
 }
 
 /**
@@ -231,6 +240,7 @@ export function toPublic(
     rotated_at: item.rotated_at ?? null,
     previous_key_expires_at: item.previous_secret_expires_at ?? null,
     rotation: item.rotation ?? null,
+    requires_root_mode: requiresRootMode(item),
   };
   if (metadata !== undefined) view.metadata = metadata;
   return view;

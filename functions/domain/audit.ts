@@ -6,7 +6,8 @@
  * Entries copy an explicit allow-list of public fields, so a secret hash, the metadata ciphertext
  * or any attribute added later can never reach the audit trail, an event or a log line by accident.
  */
-import type { ApiKeyItem, ChangeKind, LastChange } from './api-key';
+import type { Actor, ApiKeyItem, ChangeKind, LastChange } from './api-key';
+import type { ApiDefinition } from './api-registration';
 import { type DetailType, type DomainEvent, keyEvent } from './events';
 
 export const AUDIT_EVENT_NAMES = [
@@ -17,6 +18,22 @@ export const AUDIT_EVENT_NAMES = [
   'admin.api_key_rotated',
   'admin.api_key_used',
   'admin.api_key_denied',
+  'admin.api_registered',
+  'admin.api_updated',
+  // Written by the management functions themselves (docs/tenancy.md#audit).
+  'admin.access_denied',
+  'admin.policy_warning',
+  'root_mode.required_for_api_key',
+  'root_mode.opened',
+  'root_mode.closed',
+  'root_mode.expired',
+  'admin.organization_created',
+  'admin.organization_updated',
+  'admin.workspace_created',
+  'admin.workspace_updated',
+  'admin.binding_put',
+  'admin.binding_deleted',
+  'admin.policy_changed',
   'admin.api_key_denied_summary',
   'admin.source_ip_cooled_down',
   'admin.api_key_suspicious',
@@ -38,6 +55,8 @@ export interface AuditEntry {
   readonly event_name: AuditEventName;
   readonly key_id?: string;
   readonly key_prefix?: string;
+  /** The registered API an entry is about (API registrations; docs/protecting-apis.md). */
+  readonly api?: string;
   /** The IAM principal for admin changes; the key prefix (or `anonymous`) for denials and use. */
   readonly actor: string;
   readonly organization_id?: string;
@@ -229,6 +248,8 @@ export interface RefusalFacts {
   readonly status: 401 | 403;
   readonly reason: string;
   readonly route: string;
+  /** The registered API the request was for (`default` for Latchkey's own demo routes). */
+  readonly api?: string;
   readonly sourceIp?: string;
   readonly userAgent?: string;
   readonly requestId?: string;
@@ -252,7 +273,7 @@ export function denialEntry(f: RefusalFacts): AuditEntry {
     ...optional('user_agent', f.userAgent),
     ...optional('request_id', f.requestId),
     changes: {},
-    details: { reason: f.reason, status: f.status, route: f.route },
+    details: { reason: f.reason, status: f.status, route: f.route, ...optional('api', f.api) },
     timestamp: f.at.toISOString(),
   };
 }
@@ -279,6 +300,85 @@ export function usedEntry(
       window_end: new Date(windowStart.getTime() + 60_000).toISOString(),
     },
     timestamp: start,
+  };
+}
+
+/** Fields of a registration the trail compares, as the API shows them. */
+const REGISTRATION_FIELDS = [
+  'owner',
+  'description',
+  'organization_id',
+  'environment',
+  'accounts',
+  'scopes',
+  'routes',
+] as const;
+
+/**
+ * The entry for registering (`before` absent) or replacing an API registration, written in the same
+ * transaction as the registration itself, so it exists exactly when the change committed.
+ */
+export function registrationEntry(f: {
+  readonly eventId: string;
+  readonly api: string;
+  readonly before: ApiDefinition | undefined;
+  readonly after: ApiDefinition;
+  readonly actor: Actor;
+  readonly at: Date;
+}): AuditEntry {
+  const changes: Record<string, FieldChange> = {};
+  for (const field of REGISTRATION_FIELDS) {
+    const b = f.before?.[field] ?? null;
+    const a = f.after[field] ?? null;
+    if (canonical(b) !== canonical(a)) changes[field] = { before: plain(b), after: plain(a) };
+  }
+  return {
+    event_id: f.eventId,
+    event_name: f.before ? 'admin.api_updated' : 'admin.api_registered',
+    api: f.api,
+    actor: f.actor.principal,
+    organization_id: f.after.organization_id,
+    ...optional('source_ip', f.actor.source_ip),
+    ...optional('user_agent', f.actor.user_agent),
+    ...optional('request_id', f.actor.request_id),
+    changes,
+    details: {},
+    timestamp: f.at.toISOString(),
+  };
+}
+
+/**
+ * An entry a management function writes itself (docs/tenancy.md#audit): a refusal, a policy
+ * warning, or a change to an organization, workspace, binding, policy or root mode.
+ */
+export interface AdminFacts {
+  readonly eventId: string;
+  readonly eventName: AuditEventName;
+  readonly at: Date;
+  readonly actor: Pick<LastChange, 'principal' | 'source_ip' | 'user_agent' | 'request_id'>;
+  /** The organization whose feed shows it (`platform` for platform-wide events). */
+  readonly organizationId: string;
+  readonly workspaceId?: string | undefined;
+  readonly key?: Pick<ApiKeyItem, 'id' | 'key_prefix'> | undefined;
+  readonly changes?: Readonly<Record<string, FieldChange>>;
+  readonly details: Readonly<Record<string, unknown>>;
+}
+
+export function adminEntry(f: AdminFacts): AuditEntry {
+  return {
+    event_id: f.eventId,
+    event_name: f.eventName,
+    ...optional('key_id', f.key?.id),
+    ...optional('key_prefix', f.key?.key_prefix),
+    actor: f.actor.principal,
+    organization_id: f.organizationId,
+    ...optional('workspace_id', f.workspaceId),
+    ...optional('source_ip', f.actor.source_ip),
+    ...optional('user_agent', f.actor.user_agent),
+    ...optional('request_id', f.actor.request_id),
+    changes: f.changes ?? {},
+    details: f.details,
+    timestamp: f.at.toISOString(),
   };
 }
 
@@ -377,9 +477,17 @@ export function suspiciousEntry(f: SuspicionFacts): AuditEntry {
   };
 }
 
-/** The audit item's partition: per key, or per source IP when the request named no key. */
-export function auditPartition(entry: Pick<AuditEntry, 'key_id' | 'source_ip'>): string {
-  return entry.key_id ? `KEY#${entry.key_id}` : `IP#${entry.source_ip ?? 'unknown'}`;
+/**
+ * The audit item's partition: per key; a registered API's changes per API; else per organization (management entries about no key);
+ * else per source IP (an authorizer refusal that named no key).
+ */
+export function auditPartition(
+  entry: Pick<AuditEntry, 'key_id' | 'api' | 'source_ip' | 'organization_id'>,
+): string {
+  if (entry.key_id) return `KEY#${entry.key_id}`;
+  if (entry.api) return `API#${entry.api}`;
+  if (entry.organization_id) return `ORG#${entry.organization_id}`;
+  return `IP#${entry.source_ip ?? 'unknown'}`;
 }
 
 /** Sort key: the timestamp first, so a time range is a key condition and newest-first is the index order. */

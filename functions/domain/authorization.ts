@@ -6,30 +6,16 @@
 import type { ApiKeyItem } from './api-key';
 import { secretMatches } from './hashing';
 import { ipAllowed } from './ip-match';
+import {
+  type ApiDenyReason,
+  DENY_REASONS,
+  type DenyReason,
+  type KeyDenyReason,
+  UNAUTHORIZED_REASONS,
+  type UnauthorizedReason,
+} from './outcomes';
 import { grants } from './scopes';
 import type { Environment, ParsedToken } from './token';
-
-/** 403: the key is known but may not make this request. */
-export const DENY_REASONS = [
-  'disabled',
-  'revoked',
-  'expired',
-  'environment_mismatch',
-  'ip_not_allowed',
-  'scope_missing',
-  'route_unknown',
-] as const;
-export type DenyReason = (typeof DENY_REASONS)[number];
-
-/** 401: the caller is not identified (and learns nothing about why). */
-export const UNAUTHORIZED_REASONS = [
-  'missing_token',
-  'malformed_token',
-  'unknown_key',
-  'wrong_secret',
-  'grace_expired',
-] as const;
-export type UnauthorizedReason = (typeof UNAUTHORIZED_REASONS)[number];
 
 /**
  * Every reason a decision can refuse for: a fixed set, so it is also the (bounded) `reason`
@@ -40,7 +26,9 @@ export const REFUSAL_REASONS: readonly RefusalReason[] = [...UNAUTHORIZED_REASON
 
 export type Decision =
   | { readonly effect: 'unauthorized'; readonly reason: UnauthorizedReason }
-  | { readonly effect: 'deny'; readonly reason: DenyReason; readonly key: ApiKeyItem }
+  | { readonly effect: 'deny'; readonly reason: KeyDenyReason; readonly key: ApiKeyItem }
+  /** Refused for the protected API itself, before the key is looked at: no key to name. */
+  | { readonly effect: 'deny'; readonly reason: ApiDenyReason; readonly key?: undefined }
   | {
       readonly effect: 'allow';
       readonly key: ApiKeyItem;
@@ -52,6 +40,11 @@ export type Decision =
 export interface RequestFacts {
   /** `"<METHOD> <resource path>"`, e.g. `GET /demo/agents/{id}`. */
   readonly routeKey: string;
+  /**
+   * A scope to check instead of the route's (`POST /v1/keys/verify` with a scope): the route map is
+   * then not consulted.
+   */
+  readonly scope?: string;
   readonly sourceIp: string | undefined;
   readonly now: Date;
   /** The protected API's environment, when its stage has one. */
@@ -79,7 +72,7 @@ export function decide(token: ParsedToken, key: ApiKeyItem | undefined, req: Req
   const secret = matchSecret(key, token, req.now);
   if (secret === 'none') return { effect: 'unauthorized', reason: 'wrong_secret' };
   if (secret === 'grace_expired') return { effect: 'unauthorized', reason: 'grace_expired' };
-  const deny = (reason: DenyReason): Decision => ({ effect: 'deny', reason, key });
+  const deny = (reason: KeyDenyReason): Decision => ({ effect: 'deny', reason, key });
   if (key.status === 'revoked') return deny('revoked');
   if (key.status !== 'active') return deny('disabled');
   if (key.expires_at && Date.parse(key.expires_at) <= req.now.getTime()) return deny('expired');
@@ -87,15 +80,35 @@ export function decide(token: ParsedToken, key: ApiKeyItem | undefined, req: Req
   if (key.ip_allowlist?.length && !(req.sourceIp && ipAllowed(req.sourceIp, key.ip_allowlist))) {
     return deny('ip_not_allowed');
   }
-  const required = req.routeScopes[req.routeKey];
+  const required = req.scope ?? req.routeScopes[req.routeKey];
   if (!required) return deny('route_unknown');
   if (!grants(key.scopes, required)) return deny('scope_missing');
   return { effect: 'allow', key, usedPreviousSecret: secret === 'previous', scope: required };
 }
 
+/** What the authorizer knows about the protected API a request is for (its registration). */
+export interface ApiFacts {
+  /** AWS accounts whose API Gateway APIs may use this registration. */
+  readonly accounts: readonly string[];
+}
+
+/**
+ * Whether the request may use this API registration at all: it must exist, and the request must
+ * come from an account the registration admits (so one team cannot borrow another's registration
+ * from a foreign account). Checked before the key, so a foreign account learns nothing about keys.
+ */
+export function apiRefusal(
+  api: ApiFacts | undefined,
+  accountId: string | undefined,
+): ApiDenyReason | undefined {
+  if (!api) return 'api_unknown';
+  if (!accountId || !api.accounts.includes(accountId)) return 'account_not_allowed';
+  return undefined;
+}
+
 /**
  * The method ARNs of every route on this API that the key's scopes grant (`{param}` segments become
- * `*`), not only the route requested. With LatchkeyAuthorizer's default identity sources the cache
+ * `*`), not only the route requested. With the Latchkey constructs' identity sources the cache
  * key includes the route, so a cached policy only ever answers the route it was decided for; the
  * other entries matter only to custom identity sources that leave the route out.
  */
@@ -109,6 +122,7 @@ export function grantedResources(
   for (const [routeKey, scope] of Object.entries(routeScopes)) {
     if (!grants(scopes, scope)) continue;
     const [method, path] = routeKey.split(' ') as [string, string];
+    // `{param}` and a greedy `{proxy+}` both become `*`, which in execute-api ARNs also spans `/`.
     out.push(`${base}/${method}/${path.replace(/^\//, '').replace(/\{[^/}]+\}/g, '*')}`);
   }
   return out;

@@ -52,9 +52,19 @@ export class GracePeriodOpenError extends ConflictError {
   override readonly code: string = 'grace_period_open';
 }
 
-/** The caller may not do this (today: creating a system key, which needs root mode). */
+/** The caller may not do this: unbound, or its role does not allow it (docs/tenancy.md). */
 export class ForbiddenError extends DomainError {
-  readonly code = 'forbidden';
+  readonly code: string = 'forbidden';
+}
+
+/** A `deny` policy rule matched; the message and details name the rule (docs/tenancy.md#policy-rules). */
+export class PolicyDeniedError extends ForbiddenError {
+  override readonly code: string = 'policy_denied';
+}
+
+/** System keys and `system:*` scopes need an open root-mode elevation (docs/tenancy.md#root-mode). */
+export class RootModeRequiredError extends ForbiddenError {
+  override readonly code: string = 'root_mode_required';
 }
 
 /** A feature switched off by configuration (`apiKeys.enabled`). */

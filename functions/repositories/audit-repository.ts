@@ -27,7 +27,8 @@ export interface AuditItem extends AuditEntry {
   readonly ttl: number;
 }
 
-function toItem(entry: AuditEntry, days = setting('auditRetentionDays')): AuditItem {
+/** The item an entry is stored as (for writes that put it inside a transaction, `admin-repository.ts`). */
+export function toItem(entry: AuditEntry, days = setting('auditRetentionDays')): AuditItem {
   return {
     ...entry,
     pk: auditPartition(entry),
@@ -67,6 +68,8 @@ export interface AuditFilter {
   /** ISO-8601, inclusive. */
   readonly from?: string;
   readonly to?: string;
+  /** Only entries of these workspaces (a workspace admin's reach, docs/tenancy.md). */
+  readonly workspace_ids?: readonly string[];
 }
 
 /** One key's history, newest first. */
@@ -140,6 +143,17 @@ export function queryAudit(
     names['#actor'] = 'actor';
     values[':actor'] = filter.actor;
     filters.push('#actor = :actor');
+  }
+  if (filter.workspace_ids) {
+    names['#ws'] = 'workspace_id';
+    const ws = filter.workspace_ids.map((w, i) => {
+      values[`:ws${i}`] = w;
+      return `:ws${i}`;
+    });
+    // No workspace at all matches nothing: an empty reach must not read as "no filter".
+    filters.push(
+      ws.length ? `#ws IN (${ws.join(', ')})` : 'attribute_not_exists(#ws) AND attribute_exists(#ws)',
+    );
   }
   return queryPage(
     {

@@ -12,6 +12,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { type IndexDeclaration, tables } from '../../lib/declaration';
+import type { KeyReach } from '../domain/access';
 import type { ApiKeyItem } from '../domain/api-key';
 import { ConflictError } from '../domain/errors';
 import { dynamodb } from '../shared/clients';
@@ -125,15 +126,73 @@ export interface ListFilter {
   readonly scope?: string;
   readonly organization_id?: string;
   readonly workspace_id?: string;
+  /** Only keys the caller may see (docs/tenancy.md#reach); absent: every key. */
+  readonly reach?: KeyReach;
 }
 
 export type ListPage = Page<ApiKeyItem>;
 
-/** Which index serves a list: the narrowest one the filter names; never a Scan. */
+/** The one organization a reach spans, if it spans exactly one. */
+function singleOrganization(reach: KeyReach | undefined): string | undefined {
+  if (!reach || reach.all) return undefined;
+  const orgs = new Set([...reach.organizations, ...reach.workspaces.map((w) => w.organization_id)]);
+  return orgs.size === 1 ? [...orgs][0] : undefined;
+}
+
+/** Which index serves a list: the narrowest one the filter (or the caller's reach) names; never a Scan. */
 function indexFor(filter: ListFilter): { index: IndexDeclaration; value: string } {
   if (filter.workspace_id) return { index: byWorkspace, value: filter.workspace_id };
-  if (filter.organization_id) return { index: byOrganization, value: filter.organization_id };
+  const org = filter.organization_id ?? singleOrganization(filter.reach);
+  if (org) return { index: byOrganization, value: org };
   return { index: byKind, value: 'api_key' };
+}
+
+/**
+ * `reach` as a filter expression on a query of `index` for `value`; undefined when the query reads
+ * nothing outside the reach anyway. A key attribute of the index cannot appear in a filter, so
+ * terms about it are decided here instead.
+ */
+function reachExpression(
+  reach: KeyReach,
+  index: IndexDeclaration,
+  value: string,
+  names: Record<string, string>,
+  values: Record<string, unknown>,
+): string | undefined {
+  if (reach.all) return undefined;
+  const byOrg = index.partitionKey.name === 'organization_id';
+  const byWs = index.partitionKey.name === 'workspace_id';
+  const name = (placeholder: string, attr: string) => {
+    names[placeholder] = attr;
+    return placeholder;
+  };
+  const value_ = (placeholder: string, v: string) => {
+    values[placeholder] = v;
+    return placeholder;
+  };
+  const parts: string[] = [];
+  for (const [i, org] of reach.organizations.entries()) {
+    if (byOrg) {
+      if (org === value) return undefined; // the whole partition is in reach
+      continue;
+    }
+    parts.push(`${name('#rorg', 'organization_id')} = ${value_(`:ro${i}`, org)}`);
+  }
+  for (const [i, w] of reach.workspaces.entries()) {
+    if (byOrg && w.organization_id !== value) continue;
+    if (byWs && !w.workspace_ids.includes(value)) continue;
+    const terms = [`${name('#rkt', 'key_type')} = ${value_(':rkt', 'workspace')}`];
+    if (!byOrg) terms.push(`${name('#rorg', 'organization_id')} = ${value_(`:rw${i}`, w.organization_id)}`);
+    if (!byWs) {
+      const ids = w.workspace_ids.map((id, j) => value_(`:rw${i}_${j}`, id));
+      terms.push(`${name('#rws', 'workspace_id')} IN (${ids.join(', ')})`);
+    }
+    parts.push(`(${terms.join(' AND ')})`);
+  }
+  // Nothing in reach: a condition no key meets (every key has a prefix).
+  if (parts.length === 0) return `attribute_not_exists(${name('#rnone', 'key_prefix')})`;
+  // DynamoDB refuses redundant parentheses: wrap only a disjunction.
+  return parts.length === 1 ? parts[0] : `(${parts.join(' OR ')})`;
 }
 
 /** What identifies an item of `index` (a page's `next_token`): the table key and the index key. */
@@ -160,6 +219,8 @@ export async function listKeys(
     values[':org'] = filter.organization_id;
     filters.push('#org = :org');
   }
+  const reach = filter.reach && reachExpression(filter.reach, index, value, names, values);
+  if (reach) filters.push(reach);
   if (filter.environment) {
     names['#env'] = 'environment';
     values[':env'] = filter.environment;

@@ -54,12 +54,16 @@ export function checkStartKey(
   return startKey;
 }
 
-/** One page of `input` (newest first), at most `limit` items; `keyAttrs` name the key of an item. */
+/**
+ * One page of `input` (newest first, or in sort-key order when `ascending`), at most `limit` items;
+ * `keyAttrs` name the key of an item.
+ */
 export async function queryPage<T>(
   input: QueryCommandInput,
   keyAttrs: readonly string[],
   limit: number,
   startKey: Record<string, unknown> | undefined,
+  ascending = false,
 ): Promise<Page<T>> {
   const items: T[] = [];
   let exclusiveStartKey = startKey;
@@ -69,7 +73,7 @@ export async function queryPage<T>(
     const out = await dynamodb.send(
       new QueryCommand({
         ...input,
-        ScanIndexForward: false,
+        ScanIndexForward: ascending,
         Limit: limit - items.length + slack,
         ...(exclusiveStartKey ? { ExclusiveStartKey: exclusiveStartKey } : {}),
       }),

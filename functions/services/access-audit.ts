@@ -18,7 +18,6 @@
  * throws: the answer to the caller does not depend on these writes.
  */
 import { randomUUID } from 'node:crypto';
-import type { APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import type { ApiKeyItem } from '../domain/api-key';
 import { coolDownEntry, denialEntry, refusalSummaryEntry, usedEntry } from '../domain/audit';
 import { isGuess, isJunk } from '../domain/source-guard';
@@ -40,7 +39,6 @@ import {
   usedMarkerKey,
 } from '../repositories/counters-repository';
 import { setting } from '../shared/config';
-import { headerOf } from '../shared/headers';
 import { logger } from '../shared/light-logger';
 import { noteInvalidToken } from './source-guard';
 
@@ -58,17 +56,18 @@ async function safely(what: string, work: () => Promise<unknown>, fields: Record
   }
 }
 
-function sourceIpOf(event: APIGatewayRequestAuthorizerEvent): string | undefined {
-  return event.requestContext?.identity?.sourceIp || undefined;
+/** Where a refused request came from, whichever front door saw it (REST, HTTP API, verify). */
+export interface RequestOrigin {
+  /** `"<METHOD> <route>"`, or `scope <scope>` for a verify that asked about a scope. */
+  readonly route: string;
+  /** The registered API the request was for (`default`: Latchkey's own demo routes). */
+  readonly api: string;
+  readonly sourceIp?: string | undefined;
+  readonly userAgent?: string | undefined;
+  readonly requestId?: string | undefined;
 }
 
-function userAgentOf(event: APIGatewayRequestAuthorizerEvent): string | undefined {
-  return (
-    headerOf(event.headers, 'user-agent') ??
-    event.requestContext?.identity?.userAgent ??
-    undefined
-  )?.slice(0, 512);
-}
+const userAgentOf = (origin: RequestOrigin) => origin.userAgent?.slice(0, 512) || undefined;
 
 // ---- This instance's tallies for the current minute, and finished minutes not yet written -----------
 
@@ -217,13 +216,9 @@ export interface Refusal {
  * Records one refusal: junk in memory (and towards the source IP's cool-down), anything else as
  * its own `admin.api_key_denied` entry. Never throws.
  */
-export async function recordDenial(
-  event: APIGatewayRequestAuthorizerEvent,
-  refusal: Refusal,
-  now: Date,
-): Promise<void> {
-  const ip = sourceIpOf(event);
-  const route = `${event.httpMethod} ${event.resource}`;
+export async function recordDenial(origin: RequestOrigin, refusal: Refusal, now: Date): Promise<void> {
+  const ip = origin.sourceIp || undefined;
+  const route = origin.route;
   rollOver(now);
   add(stats.counts, `denied_${refusal.reason}`);
   if (isJunk(refusal.reason)) {
@@ -231,9 +226,9 @@ export async function recordDenial(
     add(t.counts, `denied_${refusal.reason}`);
     if (t.routes.size < MAX_ROUTES) t.routes.add(route);
     if (refusal.token && t.keyPrefixes.size < MAX_PREFIXES) t.keyPrefixes.add(refusal.token.prefix);
-    t.userAgent ??= userAgentOf(event);
+    t.userAgent ??= userAgentOf(origin);
     const coolingUntil = isGuess(refusal.reason) ? noteInvalidToken(ip, now) : undefined;
-    if (coolingUntil && ip) await auditCoolDown(ip, now, coolingUntil, userAgentOf(event));
+    if (coolingUntil && ip) await auditCoolDown(ip, now, coolingUntil, userAgentOf(origin));
     // Nothing else is awaited for junk unless a minute is over: junk costs memory, not writes.
     if (finished.length) await flushFinished();
     return;
@@ -250,9 +245,10 @@ export async function recordDenial(
             status: refusal.status,
             reason: refusal.reason,
             route,
+            api: origin.api,
             sourceIp: ip,
-            userAgent: userAgentOf(event),
-            requestId: event.requestContext?.requestId || undefined,
+            userAgent: userAgentOf(origin),
+            requestId: origin.requestId || undefined,
             keyId: refusal.token?.id,
             keyPrefix: refusal.token?.prefix,
             key: refusal.key,

@@ -16,13 +16,7 @@ import {
   toPublic,
   type UpdateKeyInput,
 } from '../domain/api-key';
-import {
-  ConflictError,
-  ForbiddenError,
-  GracePeriodOpenError,
-  NotFoundError,
-  ValidationError,
-} from '../domain/errors';
+import { ConflictError, GracePeriodOpenError, NotFoundError, ValidationError } from '../domain/errors';
 import { hashSecret } from '../domain/hashing';
 import { normalizeCidr } from '../domain/ip-allowlist';
 import type { QuotaConfig } from '../domain/rate-limit';
@@ -40,6 +34,7 @@ import {
 } from '../repositories/keys-repository';
 import { decryptMetadata, encryptMetadata } from '../repositories/metadata-cipher';
 import { decodeNextToken, encodeNextToken } from '../shared/pagination';
+import { assertScopesExist } from './api-registry';
 
 export type Clock = () => Date;
 const systemClock: Clock = () => new Date();
@@ -143,17 +138,16 @@ export interface CreatedKey {
   readonly record: PublicApiKey;
 }
 
+/**
+ * Creates the key. Who may (and, for system keys, whether root mode is open) is decided before this
+ * is called, by `authorize` (`access-control.ts`).
+ */
 export async function createKey(
   input: CreateKeyInput,
   actor: Actor,
   clock: Clock = systemClock,
 ): Promise<CreatedKey> {
-  if (input.key_type === 'system') {
-    // Root mode (docs/management-api.md) is what unlocks system keys; until it exists nobody may mint one.
-    throw new ForbiddenError('System keys require root mode.', [
-      { field: 'key_type', message: 'requires root mode' },
-    ]);
-  }
+  await assertScopesExist(input.scopes);
   const now = clock();
   const expiresAt =
     input.expires_at ??
@@ -271,7 +265,9 @@ export async function changeKey(
   const item = await mustGet(id);
   const now = clock();
   if (item.status === 'revoked') {
-    throw new ConflictError('This key is revoked; a revoked key cannot be changed or restored.');
+    throw new ConflictError(
+      'This key is revoked; a revoked key cannot be changed or restored (policy built_in:revoked_keys_final).',
+    );
   }
   const set: KeyChanges = { updated_at: now.toISOString() };
   const remove: (keyof KeyChanges)[] = [];
@@ -290,6 +286,7 @@ export async function changeKey(
         : [],
     );
     if (misplaced.length) throw new ValidationError('System scopes need a system key.', misplaced);
+    await assertScopesExist(patch.scopes);
     set.scopes = [...patch.scopes];
   }
   setOrRemove('rate_limit', patch.rate_limit);
@@ -405,7 +402,9 @@ async function rotate(
   const item = await mustGet(id);
   const now = clock();
   if (item.status === 'revoked')
-    throw new ConflictError('This key is revoked; a revoked key cannot be rotated.');
+    throw new ConflictError(
+      'This key is revoked; a revoked key cannot be rotated (policy built_in:revoked_keys_final).',
+    );
   if (expectedVersion !== undefined && item.version !== expectedVersion) {
     throw new ConflictError('The key was changed by another request.');
   }

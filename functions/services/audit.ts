@@ -96,6 +96,7 @@ export interface AuditView {
   event_name: string;
   key_id: string | null;
   key_prefix: string | null;
+  api: string | null;
   actor: string;
   organization_id: string | null;
   workspace_id: string | null;
@@ -115,6 +116,7 @@ function auditView(item: AuditItem): AuditView {
     event_name: item.event_name,
     key_id: item.key_id ?? null,
     key_prefix: item.key_prefix ?? null,
+    api: item.api ?? null,
     actor: item.actor,
     organization_id: item.organization_id ?? null,
     workspace_id: item.workspace_id ?? null,

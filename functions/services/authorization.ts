@@ -1,28 +1,37 @@
 /**
  * Decides one request to a protected API (docs/authorizer.md): a source IP cooling down is refused
  * before anything else; a token that fails the format/checksum test is refused without a read;
- * otherwise one GetItem by id (or this instance's copy, when `keyCacheSeconds` allows), the pure
- * decision of `functions/domain/authorization.ts`, and, for an allowed key with limits, one
- * conditional counter write per limit (`services/limits.ts`). A failure to read throws: callers
- * fail closed.
+ * otherwise the API registration the request names (kept in memory, `services/api-targets.ts`) and
+ * the key (one GetItem by id, or this instance's copy when `keyCacheSeconds` allows) are read
+ * together, the pure rules of `functions/domain/authorization.ts` decide, and, for an allowed key
+ * with limits, one conditional counter write per limit (`services/limits.ts`). A failure to read
+ * throws: callers fail closed.
  *
- * Independent of the front door: the API Gateway authorizer handler turns the outcome into a policy.
+ * Independent of the front door: the API Gateway authorizer (REST and HTTP APIs) and
+ * `POST /v1/keys/verify` both call it, so they decide alike.
  */
 import type { ApiKeyItem } from '../domain/api-key';
-import { type Decision, decide } from '../domain/authorization';
+import { apiRefusal, type Decision, decide } from '../domain/authorization';
 import { retryAfterSeconds } from '../domain/rate-limit';
 import { COOL_DOWN_REASON } from '../domain/source-guard';
 import { type ParsedToken, parseToken } from '../domain/token';
 import { getKey } from '../repositories/keys-repository';
 import { setting } from '../shared/config';
+import { type ApiTarget, resolveApi } from './api-targets';
 import { applyLimits, type LimitDenial, type LimitStatus } from './limits';
 import { coolingDownUntil } from './source-guard';
 
 export interface AccessRequest {
   /** The token as presented, if any. */
   readonly token: string | undefined;
+  /** The registered API the request is for (`default`: Latchkey's own demo routes). */
+  readonly api: string;
+  /** The AWS account the request came through: the API's account, or the verifying caller's. */
+  readonly accountId: string | undefined;
   /** `"<METHOD> <resource path>"`, e.g. `GET /demo/agents/{id}`. */
   readonly routeKey: string;
+  /** A scope to check instead of the route's (verify only). */
+  readonly scope?: string;
   readonly sourceIp: string | undefined;
 }
 
@@ -43,6 +52,8 @@ export interface AccessOutcome {
   readonly key?: ApiKeyItem;
   /** For an allowed key with limits: where this request left them. */
   readonly limits?: LimitStatus;
+  /** The registration the request was decided against, when it exists. */
+  readonly api?: ApiTarget;
 }
 
 // Per execution environment, only when `keyCacheSeconds` > 0: key items by id, oldest first.
@@ -82,17 +93,21 @@ export async function checkAccess(request: AccessRequest, now: Date): Promise<Ac
   if (!request.token) return { decision: { effect: 'unauthorized', reason: 'missing_token' } };
   const token = parseToken(request.token);
   if (!token) return { decision: { effect: 'unauthorized', reason: 'malformed_token' } };
-  const key = await readKey(token.id, now);
+  // Read together: the API check comes first in the decision, but need not wait for the key.
+  const [api, key] = await Promise.all([resolveApi(request.api), readKey(token.id, now)]);
+  const refused = apiRefusal(api, request.accountId);
+  if (refused || !api) return { decision: { effect: 'deny', reason: refused ?? 'api_unknown' }, token };
   const decision = decide(token, key, {
     routeKey: request.routeKey,
+    ...(request.scope !== undefined ? { scope: request.scope } : {}),
     sourceIp: request.sourceIp,
     now,
-    apiEnvironment: setting('apiEnvironment') ?? undefined,
-    routeScopes: setting('routeScopes'),
+    apiEnvironment: api.environment ?? undefined,
+    routeScopes: api.routes,
   });
-  if (!key) return { decision, token };
-  if (decision.effect !== 'allow') return { decision, token, key };
+  if (!key) return { decision, token, api };
+  if (decision.effect !== 'allow') return { decision, token, key, api };
   const limits = await applyLimits(decision.key, now);
-  if (limits.denial) return { decision: limits.denial, token, key };
-  return { decision, token, key, limits: limits.status };
+  if (limits.denial) return { decision: limits.denial, token, key, api };
+  return { decision, token, key, limits: limits.status, api };
 }

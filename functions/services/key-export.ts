@@ -6,7 +6,6 @@
  */
 import type { PublicApiKey } from '../domain/api-key';
 import { toCsv } from '../domain/csv';
-import type { ListFilter } from '../repositories/keys-repository';
 import { type Clock, listKeys } from './api-keys';
 
 /** Columns of the CSV export, in order: a key's public record, flattened. */
@@ -83,7 +82,7 @@ export interface ExportPage {
 
 /** One page: the list route's records (live use included: last use, quota left), in bigger pages. */
 export function exportKeys(
-  filter: ListFilter,
+  filter: Parameters<typeof listKeys>[0],
   limit: number,
   nextToken: string | undefined,
   clock: Clock = () => new Date(),

@@ -120,19 +120,33 @@ export interface RouteSchemas<B, Q, P> {
   readonly body?: ZodType<B>;
   readonly query?: ZodType<Q>;
   readonly params?: ZodType<P>;
+  /**
+   * Key validation (`POST /v1/keys/verify`) keeps answering while the `apiKeys.enabled` flag is off,
+   * as existing keys keep working at the authorizer. @default false
+   */
+  readonly validatesKeys?: boolean;
+}
+
+export interface RouteOptions {
+  /**
+   * Runs right after the feature flag, before the input is parsed: the management routes refuse an
+   * unbound principal here, whatever it sent (`functions/handlers/management/kit.ts`).
+   */
+  readonly gate?: (actor: Actor, route: string) => Promise<void>;
 }
 
 const noQuery = z.object({}).strict();
 const emptyBody = z.undefined({ error: 'this route takes no request body' });
 
 /**
- * Builds a management route handler. Order: feature flag, body (size, type, JSON), path, query,
- * body schema; then `fn`. A thrown DomainError becomes its HTTP status; anything else is a 500
- * with no detail (and is logged by name only).
+ * Builds a management route handler. Order: feature flag, gate, body (size, type, JSON), path,
+ * query, body schema; then `fn`. A thrown DomainError becomes its HTTP status; anything else is a
+ * 500 with no detail (and is logged by name only).
  */
 export function route<B = undefined, Q = Record<string, never>, P = Record<string, never>>(
   schemas: RouteSchemas<B, Q, P>,
   fn: (input: RouteInput<B, Q, P>) => Promise<APIGatewayProxyResult>,
+  options: RouteOptions = {},
 ) {
   return middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context>()
     .use(captureLambdaHandler(tracer, CAPTURE_HANDLER_OPTIONS))
@@ -151,9 +165,11 @@ export function route<B = undefined, Q = Record<string, never>, P = Record<strin
       },
     })
     .handler(async (event) => {
-      if (!setting('apiKeysEnabled')) {
+      if (!schemas.validatesKeys && !setting('apiKeysEnabled')) {
         throw new ServiceDisabledError('API key management is disabled (apiKeys.enabled = false).');
       }
+      const actor = actorOf(event);
+      if (options.gate) await options.gate(actor, `${event.httpMethod} ${event.resource}`);
       const rawBody = readJsonBody(event);
       const params = parse(
         (schemas.params ?? z.object({})) as ZodType<P>,
@@ -166,6 +182,6 @@ export function route<B = undefined, Q = Record<string, never>, P = Record<strin
         'query',
       );
       const body = parse((schemas.body ?? emptyBody) as ZodType<B>, rawBody, 'body');
-      return fn({ body, query, params, actor: actorOf(event), event });
+      return fn({ body, query, params, actor, event });
     });
 }

@@ -4,7 +4,12 @@ import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct, type IConstruct } from 'constructs';
-import { ACCESS_GRANTS, METADATA_CONTEXT_KEY, ROTATION_SECRET_PREFIX } from '../access-model';
+import {
+  ACCESS_GRANTS,
+  METADATA_CONTEXT_KEY,
+  ROTATION_SECRET_PREFIX,
+  TABLE_KEY_ACTIONS,
+} from '../access-model';
 import { type Access, indexesOf, type TableId, tableDeclaration } from '../declaration';
 
 export interface AccessResources {
@@ -13,7 +18,7 @@ export interface AccessResources {
    * `Table.fromTableAttributes({ tableArn, encryptionKey })`: without `encryptionKey` no KMS grant
    * is made and DynamoDB refuses every call on a customer-managed-key table.
    */
-  readonly tables: Readonly<Record<TableId, dynamodb.ITable>>;
+  readonly tables: Partial<Readonly<Record<TableId, dynamodb.ITable>>>;
   /**
    * The key that encrypts key metadata (docs/keys.md); required by `kms:encrypt` and `kms:decrypt`.
    * @default - none
@@ -25,12 +30,6 @@ export interface AccessResources {
    */
   readonly eventBus?: events.IEventBus;
 }
-
-/** What DynamoDB asks KMS for, on the caller's behalf, to read or write a customer-managed-key table. */
-const TABLE_KEY_ACTIONS = {
-  read: ['kms:Decrypt', 'kms:DescribeKey'],
-  write: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'],
-};
 
 function need<T>(value: T | undefined, access: Access, what: string): T {
   if (value === undefined) throw new Error(`Access "${access}" needs ${what} in AccessResources`);
@@ -56,7 +55,7 @@ export function grantAccess(
     const grant = ACCESS_GRANTS[a];
     switch (grant.service) {
       case 'dynamodb': {
-        const table = resources.tables[grant.table];
+        const table = need(resources.tables[grant.table], a, `the ${grant.table} table`);
         // Indexes are named one by one (from the declaration) rather than `index/*`.
         const indexArns = grant.indexes
           ? indexesOf(tableDeclaration(grant.table)).map((i) => `${table.tableArn}/index/${i.name}`)
@@ -69,7 +68,7 @@ export function grantAccess(
         if (table.encryptionKey) {
           iam.Grant.addToPrincipal({
             grantee,
-            actions: grant.read ? TABLE_KEY_ACTIONS.read : TABLE_KEY_ACTIONS.write,
+            actions: [...(grant.read ? TABLE_KEY_ACTIONS.read : TABLE_KEY_ACTIONS.write)],
             resourceArns: [table.encryptionKey.keyArn],
             conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${table.env.region}.amazonaws.com` } },
           });

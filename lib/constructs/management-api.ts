@@ -1,12 +1,13 @@
-import { Validations } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import type { ThrottleConfig } from '../config';
 import { routes as declaredRoutes, type RouteDeclaration } from '../declaration';
-import { addLatchkeyGatewayResponses, type LatchkeyAuthorizer } from './latchkey-authorizer';
+import { addLatchkeyGatewayResponses } from './protected-api';
 
 export interface ManagementApiProps {
   /**
@@ -16,8 +17,17 @@ export interface ManagementApiProps {
   readonly routes?: readonly RouteDeclaration[];
   /** The Lambda function behind each declared function, by `FunctionDeclaration.name`. */
   readonly handlers: Readonly<Record<string, lambda.IFunction>>;
-  /** Guards the routes whose `auth.type` is `latchkey`; its `routeScopes` must cover them. */
-  readonly authorizer: LatchkeyAuthorizer;
+  /**
+   * The shared Latchkey authorizer, which guards the routes whose `auth.type` is `latchkey` (the
+   * demo routes, the built-in registration's route map); required when there are such routes.
+   * @default - none
+   */
+  readonly authorizer?: lambda.IFunction;
+  /**
+   * How long API Gateway caches the authorizer's answer on the demo routes (`latchkey:authorizerCacheTtlSeconds`).
+   * @default Duration.seconds(60)
+   */
+  readonly authorizerCacheTtl?: Duration;
   /**
    * Stage-wide throttling.
    * @default { rateLimit: 100, burstLimit: 200 }
@@ -35,6 +45,13 @@ export interface ManagementApiProps {
    */
   readonly cloudWatchRole?: boolean;
   /**
+   * Other accounts whose IAM principals may call `POST /v1/keys/verify` (services there check keys
+   * themselves): a resource policy admits them on that route alone; their own identity policies
+   * still decide which principals. Callers in this account need no resource policy.
+   * @default - none
+   */
+  readonly verifyAccounts?: readonly string[];
+  /**
    * A REGIONAL WAFv2 web ACL to associate with the stage.
    * @default - none
    */
@@ -42,9 +59,57 @@ export interface ManagementApiProps {
 }
 
 /**
+ * The REST API's resource policy: for each route declared `mfa`, a Deny unless the caller's
+ * credentials carry MFA. Deny statements only: with `AWS_IAM`, a same-account caller still needs an
+ * identity policy allowing `execute-api:Invoke`, so the policy narrows access and never widens it
+ * (an Allow for `*` here would let any account's principals in). `undefined` when no route needs MFA.
+ */
+export function mfaResourcePolicy(routes: readonly RouteDeclaration[]): iam.PolicyDocument | undefined {
+  const mfa = routes.filter((r) => r.mfa);
+  if (mfa.length === 0) return undefined;
+  return new iam.PolicyDocument({
+    statements: [
+      new iam.PolicyStatement({
+        sid: 'RequireMfa',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['execute-api:Invoke'],
+        resources: mfa.map((r) => `execute-api:/*/${r.method}${r.path.replace(/\{[^}]+\}/g, '*')}`),
+        // Absent (long-term access keys) counts as no MFA.
+        conditions: { BoolIfExists: { 'aws:MultiFactorAuthPresent': 'false' } },
+      }),
+    ],
+  });
+}
+
+/**
+ * The API's resource policy, when it needs one: the MFA denials above, and an allow of
+ * `POST /v1/keys/verify` for the consumer accounts' principals (docs/protecting-apis.md); callers
+ * in this account need no resource policy.
+ */
+function resourcePolicy(
+  routes: readonly RouteDeclaration[],
+  verifyAccounts: readonly string[],
+): iam.PolicyDocument | undefined {
+  const mfa = mfaResourcePolicy(routes);
+  if (verifyAccounts.length === 0) return mfa;
+  const document = mfa ?? new iam.PolicyDocument();
+  document.addStatements(
+    new iam.PolicyStatement({
+      sid: 'ConsumerAccountsVerify',
+      principals: verifyAccounts.map((a) => new iam.AccountPrincipal(a)),
+      actions: ['execute-api:Invoke'],
+      resources: ['execute-api:/*/POST/v1/keys/verify'],
+    }),
+  );
+  return document;
+}
+
+/**
  * The REST API: every declared route, SigV4 (`AWS_IAM`) on management routes and the Latchkey
  * authorizer on protected ones; one proxy integration per route. Requests are validated in the
- * handlers, which answer with the docs/management-api.md error shape.
+ * handlers, which answer with the docs/management-api.md error shape. Routes declared `mfa` are
+ * refused by the resource policy unless the caller signed with MFA credentials.
  */
 export class ManagementApi extends Construct {
   readonly api: apigateway.RestApi;
@@ -58,8 +123,11 @@ export class ManagementApi extends Construct {
     });
     const f = apigateway.AccessLogField;
 
+    const routes = props.routes ?? declaredRoutes;
+    const policy = resourcePolicy(routes, props.verifyAccounts ?? []);
     this.api = new apigateway.RestApi(this, 'Api', {
       description: 'Latchkey: API key management (AWS_IAM) and key-protected demo routes',
+      ...(policy ? { policy } : {}),
       // Callers are AWS workloads and admins in the region; no CloudFront in front.
       endpointConfiguration: { types: [apigateway.EndpointType.REGIONAL] },
       cloudWatchRole: props.cloudWatchRole ?? true,
@@ -95,7 +163,10 @@ export class ManagementApi extends Construct {
     });
     addLatchkeyGatewayResponses(this.api);
 
-    for (const route of props.routes ?? declaredRoutes) {
+    const authorizer = routes.some((r) => r.auth.type === 'latchkey')
+      ? this.demoAuthorizer(props)
+      : undefined;
+    for (const route of routes) {
       const handler = props.handlers[route.fn.name];
       if (!handler) throw new Error(`No handler for ${route.fn.name} (${route.method} ${route.path})`);
       const resource = this.api.root.resourceForPath(route.path);
@@ -106,7 +177,10 @@ export class ManagementApi extends Construct {
           authorizationType: apigateway.AuthorizationType.IAM,
         });
       } else {
-        props.authorizer.protect(resource, route.method, integration);
+        resource.addMethod(route.method, integration, {
+          authorizer,
+          authorizationType: apigateway.AuthorizationType.CUSTOM,
+        });
       }
     }
 
@@ -143,5 +217,35 @@ export class ManagementApi extends Construct {
           'names itself; AWS maintains this managed policy for exactly that role.',
       },
     );
+  }
+
+  /**
+   * The shared authorizer on this API's own protected routes. No stage variable: they are the
+   * built-in registration's, and a token may come in either header (with caching on, API Gateway
+   * needs the Authorization header, which keys the cache with the caller's IP and the route).
+   */
+  private demoAuthorizer(props: ManagementApiProps): apigateway.RequestAuthorizer {
+    if (!props.authorizer) throw new Error('Routes with latchkey auth need the authorizer function');
+    const ttl = props.authorizerCacheTtl ?? Duration.seconds(60);
+    const identitySources =
+      ttl.toSeconds() > 0
+        ? [
+            apigateway.IdentitySource.header('Authorization'),
+            apigateway.IdentitySource.context('identity.sourceIp'),
+            apigateway.IdentitySource.context('httpMethod'),
+            apigateway.IdentitySource.context('resourcePath'),
+          ]
+        : [];
+    const authorizer = new apigateway.RequestAuthorizer(this, 'DemoAuthorizer', {
+      handler: props.authorizer,
+      resultsCacheTtl: ttl,
+      identitySources,
+    });
+    if (identitySources.length === 0) {
+      (authorizer.node.defaultChild as apigateway.CfnAuthorizer).addPropertyDeletionOverride(
+        'IdentitySource',
+      );
+    }
+    return authorizer;
   }
 }

@@ -10,12 +10,19 @@ export interface LatchkeyTablesProps {
 }
 
 /**
- * Data that must survive a stack deletion: the keys (losing them locks every consumer out) and the
- * audit trail (a security record). Counters hold only TTL'd minute counts and once-only markers
- * (losing them at worst repeats an expiry alert, with the same event id), so that table goes with
- * the stack.
+ * Data that must survive a stack deletion: the keys (losing them locks every consumer out), the
+ * audit trail (a security record), the admin table (who may manage what: organizations,
+ * bindings, policies) and the API registrations (every protected API's route map). Counters hold
+ * only TTL'd minute counts and once-only markers (losing them at worst repeats an expiry alert,
+ * with the same event id), so that table goes with the stack.
  */
-const KEEP: Readonly<Record<TableId, boolean>> = { keys: true, audit: true, counters: false };
+const KEEP: Readonly<Record<TableId, boolean>> = {
+  keys: true,
+  audit: true,
+  counters: false,
+  admin: true,
+  apis: true,
+};
 
 const attribute = (a: AttributeDeclaration): dynamodb.Attribute => ({
   name: a.name,
@@ -23,7 +30,7 @@ const attribute = (a: AttributeDeclaration): dynamodb.Attribute => ({
 });
 
 /**
- * The keys, counters and audit tables, each built from its declaration in `lib/declaration.ts`
+ * The keys, counters, audit and API registration tables, each built from its declaration in `lib/declaration.ts`
  * (keys, indexes, TTL, stream). This is where the audit table is defined.
  * On-demand, point-in-time recovery, encrypted with the stack's key; generated names, which
  * functions learn through their environment (lib/function-environment.ts).
@@ -61,6 +68,8 @@ export class LatchkeyTables extends Construct {
       keys: build('keys', 'Keys'),
       counters: build('counters', 'Counters'),
       audit: build('audit', 'Audit'),
+      apis: build('apis', 'Apis'),
+      admin: build('admin', 'Admin'),
     };
   }
 

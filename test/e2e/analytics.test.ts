@@ -95,7 +95,7 @@ describe('overview and export through the local gateway', () => {
       ...Array.from({ length: 4 }, (_, i) => ({
         name: `bulk ${i}`,
         scopes: ['agents:read'],
-        organization_id: 'globex',
+        organization_id: 'other',
       })),
     ];
     for (const body of bodies) {
@@ -115,7 +115,7 @@ describe('overview and export through the local gateway', () => {
     expect(await call('DELETE', `/v1/api-keys/${ids[3]}`).then((r) => r.status)).toBe(200);
     const after = await until(
       async () =>
-        (await call('GET', '/v1/api-keys/overview', { query: 'organization_id=globex' })).json<{
+        (await call('GET', '/v1/api-keys/overview', { query: 'organization_id=other' })).json<{
           keys: { total: number; active: number; revoked: number };
         }>(),
       (b) => b.keys.revoked === 1,

@@ -30,11 +30,19 @@ beforeAll(async () => {
   stack = await startTestStack({ workers: localWorkers() });
   workdir = mkdtempSync(join(tmpdir(), 'latchkey-walkthrough-'));
   const admin = stack.credentials[0];
-  if (!admin) throw new Error('no local principal');
+  const auditor = stack.credentials.find((p) => p.name === 'auditor');
+  if (!admin || !auditor) throw new Error('no local principal');
   // Run once here, not in a test, so each test below also passes when run alone (`-t`).
   ({ stdout } = await run('bash', ['-euo', 'pipefail', '-c', walkthroughBlock()], {
     cwd: workdir,
-    env: { ...process.env, URL: stack.url, AK: admin.access_key_id, SK: admin.secret_access_key },
+    env: {
+      ...process.env,
+      URL: stack.url,
+      AK: admin.access_key_id,
+      SK: admin.secret_access_key,
+      AUDITOR_AK: auditor.access_key_id,
+      AUDITOR_SK: auditor.secret_access_key,
+    },
     timeout: 60_000,
   }));
   id = /created ([0-9A-Za-z]{12})/.exec(stdout)?.[1] ?? '';
@@ -55,6 +63,9 @@ it('the README walkthrough creates, uses, rotates and revokes a key', () => {
   expect(stdout).toContain('after revoke -> 403');
   // Step 5: the audit history answers (entries arrive through the stream poller).
   expect(stdout).toContain('"items":[');
+  // Step 6: another role, bound on start: reads pass, a create is refused.
+  expect(stdout).toContain('auditor lists acme keys -> 200');
+  expect(stdout).toContain('auditor creates a key -> 403');
   // The walkthrough prints no secret hash anywhere.
   expect(stdout).not.toMatch(/secret_hash|[0-9a-f]{64}/);
 });

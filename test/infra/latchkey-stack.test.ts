@@ -9,8 +9,10 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
+import { ACCESS_GRANTS, TABLE_KEY_ACTIONS } from '../../lib/access-model';
 import { CONFIG_DEFAULTS, functionSettings } from '../../lib/config';
 import { runtimeEnvironment } from '../../lib/constructs/latchkey-function';
+import { PARAMETERS } from '../../lib/consumer-contract';
 import {
   type FunctionDeclaration,
   functions,
@@ -94,8 +96,8 @@ describe('tables (built from the declaration)', () => {
     });
   });
 
-  it('keeps the keys and audit tables (deletion protection, RETAIN)', () => {
-    for (const t of ['keys', 'audit']) {
+  it('keeps the keys, audit and admin tables (deletion protection, RETAIN)', () => {
+    for (const t of ['keys', 'audit', 'admin']) {
       expect(resource(id[t])).toMatchObject({
         Properties: { DeletionProtectionEnabled: true },
         DeletionPolicy: 'Retain',
@@ -108,7 +110,7 @@ describe('tables (built from the declaration)', () => {
     expect(resource(id.keys).Properties.StreamSpecification).toEqual({
       StreamViewType: 'NEW_AND_OLD_IMAGES',
     });
-    for (const t of ['counters', 'audit'])
+    for (const t of ['counters', 'audit', 'admin'])
       expect(resource(id[t]).Properties.StreamSpecification).toBeUndefined();
   });
 });
@@ -141,10 +143,10 @@ describe('functions', () => {
     (_, fn) => {
       const variables = resource(functionId(template, fn)).Properties.Environment.Variables;
       const expected = functionEnvironment(fn, {
-        tables: { keys: 'keys', counters: 'counters', audit: 'audit' },
+        tables: { keys: 'keys', counters: 'counters', audit: 'audit', admin: 'admin', apis: 'apis' },
         kmsKeyId: 'key',
         eventBusName: 'bus',
-        settings: functionSettings(CONFIG_DEFAULTS),
+        settings: functionSettings(CONFIG_DEFAULTS, '000000000000'),
       });
       const runtime = runtimeEnvironment(fn);
       expect(Object.keys(variables).sort()).toEqual(
@@ -155,6 +157,9 @@ describe('functions', () => {
         [tables.keys.envVar]: { Ref: id.keys },
         [tables.counters.envVar]: { Ref: id.counters },
         [tables.audit.envVar]: { Ref: id.audit },
+        [tables.apis.envVar]: { Ref: id.apis },
+        [SETTINGS.accountId.name]: { Ref: 'AWS::AccountId' },
+        [tables.admin.envVar]: { Ref: id.admin },
         KMS_KEY_ID: getAtt(id.key as string),
         EVENT_BUS_NAME: { Ref: logicalIdOf(template, 'AWS::Events::EventBus', {}) },
       };
@@ -388,6 +393,56 @@ describe('schedules', () => {
   });
 });
 
+describe('tenancy (docs/tenancy.md)', () => {
+  it('denies the MFA routes to callers without MFA, in the REST API resource policy', () => {
+    const mfaRoutes = routes.filter((r) => r.mfa);
+    expect(mfaRoutes.map((r) => `${r.method} ${r.path}`)).toEqual(['POST /v1/root-mode']);
+    template.hasResourceProperties('AWS::ApiGateway::RestApi', {
+      Policy: {
+        Statement: [
+          {
+            Sid: 'RequireMfa',
+            Effect: 'Deny',
+            Principal: { AWS: '*' },
+            Action: 'execute-api:Invoke',
+            Resource: 'execute-api:/*/POST/v1/root-mode',
+            Condition: { BoolIfExists: { 'aws:MultiFactorAuthPresent': 'false' } },
+          },
+        ],
+      },
+    });
+    // Deny only: the resource policy never grants what IAM identity policies do not.
+    const api = Object.values(template.findResources('AWS::ApiGateway::RestApi'))[0];
+    for (const st of api?.Properties.Policy.Statement ?? []) expect(st.Effect).toBe('Deny');
+  });
+
+  it('seeds the admin table on every deploy through a custom resource backed by SeedAdmin', () => {
+    const seeder = functionId(template, functions.seedAdmin);
+    const [seedId, seedResource] = Object.entries(
+      template.findResources('AWS::CloudFormation::CustomResource'),
+    )[0] ?? ['', undefined];
+    expect(seedResource?.Properties).toEqual({ ServiceToken: getAtt(seeder), SuperAdmins: [] });
+    // Invoked only once its role holds its grants.
+    expect(JSON.stringify(seedResource?.DependsOn)).toContain(seeder.slice(0, 12));
+    expect(seedId).toMatch(/^AdminSeed/);
+  });
+
+  it('passes latchkey:superAdmins to the seed, so changing it seeds again', () => {
+    const admins = ['arn:aws:iam::123456789012:role/SecurityAdmins'];
+    const t = Template.fromStack(
+      new LatchkeyStack(
+        testApp({ cfnValidation: false, context: { 'latchkey:superAdmins': admins } }),
+        'LatchkeyStack',
+      ),
+    );
+    t.hasResourceProperties('AWS::CloudFormation::CustomResource', { SuperAdmins: admins });
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Description: `Latchkey ${functions.seedAdmin.name} (${functions.seedAdmin.entry})`,
+      Environment: { Variables: Match.objectLike({ [SETTINGS.superAdmins.name]: JSON.stringify(admins) }) },
+    });
+  });
+});
+
 describe('event bus and outputs', () => {
   it('names the bus latchkey (docs/audit-and-events.md)', () => {
     template.hasResourceProperties('AWS::Events::EventBus', { Name: 'latchkey' });
@@ -400,6 +455,8 @@ describe('event bus and outputs', () => {
     'KeysTableName',
     'CountersTableName',
     'AuditTableName',
+    'ApisTableName',
+    'AdminTableName',
   ])('outputs %s', (name) => {
     template.hasOutput(name, { Value: Match.anyValue() });
   });
@@ -407,21 +464,18 @@ describe('event bus and outputs', () => {
   it('outputs the real table names', () => {
     template.hasOutput('AuditTableName', { Value: { Ref: id.audit } });
     template.hasOutput('KeysTableName', { Value: { Ref: id.keys } });
+    template.hasOutput('AdminTableName', { Value: { Ref: id.admin } });
   });
 });
 
 describe('least privilege', () => {
-  /** The DynamoDB actions each table access stands for (docs/architecture.md: the audit table is append-only). */
-  const ACTIONS: Record<string, string[]> = {
-    get: ['dynamodb:GetItem'],
-    query: ['dynamodb:Query'],
-    write: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
-  };
   const EVERY_TABLE_ACTION = [
     'dynamodb:GetItem',
     'dynamodb:Query',
     'dynamodb:PutItem',
     'dynamodb:UpdateItem',
+    'dynamodb:DeleteItem',
+    'dynamodb:ConditionCheckItem',
   ];
 
   /** DynamoDB actions `fn`'s role holds on table `t` (its ARN or its indexes; not its stream). */
@@ -440,15 +494,21 @@ describe('least privilege', () => {
     }
   });
 
-  it('grants no DeleteItem, BatchWriteItem, Scan or dynamodb:* on any table', () => {
+  it('grants DeleteItem only to AdminBindings, only on the admin table (removing a binding)', () => {
+    const deleting = allStatements(template).filter(
+      (s) => s.Effect === 'Allow' && actionsOf(s).includes('dynamodb:DeleteItem'),
+    );
+    expect(deleting.length).toBeGreaterThan(0);
+    for (const s of deleting) {
+      expect(resourcesOf(s).every((r) => refersTo(r, id.admin as string))).toBe(true);
+    }
+    const holders = all.filter((fn) => tableActions(fn, 'admin').includes('dynamodb:DeleteItem'));
+    expect(holders.map((f) => f.name)).toEqual([functions.adminBindings.name]);
+  });
+
+  it('grants no BatchWriteItem, Scan or dynamodb:* on any table', () => {
     const actions = allStatements(template).flatMap(actionsOf);
-    for (const forbidden of [
-      'dynamodb:DeleteItem',
-      'dynamodb:BatchWriteItem',
-      'dynamodb:Scan',
-      'dynamodb:*',
-      '*',
-    ]) {
+    for (const forbidden of ['dynamodb:BatchWriteItem', 'dynamodb:Scan', 'dynamodb:*', '*']) {
       expect(actions).not.toContain(forbidden);
     }
   });
@@ -467,11 +527,10 @@ describe('least privilege', () => {
       const granted = [...new Set(tableActions(fn, t))].sort();
       const expected = [
         ...new Set(
-          fn.access
-            .filter((a) => a.startsWith(`${t}:`))
-            .flatMap((a) => ACTIONS[a.split(':')[1] as string] ?? [])
-            // audit:write is PutItem only.
-            .filter((action) => t !== 'audit' || action !== 'dynamodb:UpdateItem'),
+          fn.access.flatMap((a) => {
+            const grant = ACCESS_GRANTS[a];
+            return grant.service === 'dynamodb' && grant.table === t ? grant.actions : [];
+          }),
         ),
       ].sort();
       expect([t, granted]).toEqual([t, expected]);
@@ -509,10 +568,11 @@ describe('least privilege', () => {
     ]);
   });
 
-  it('ListKeys cannot write keys', () => {
-    const actions = statementsOf(template, functionId(template, functions.listKeys)).flatMap(actionsOf);
-    expect(actions).not.toContain('dynamodb:PutItem');
-    expect(actions).not.toContain('dynamodb:UpdateItem');
+  it('ListKeys cannot write keys (its one write is a refusal to the append-only audit)', () => {
+    const keys = tableActions(functions.listKeys, 'keys');
+    expect(keys).not.toContain('dynamodb:PutItem');
+    expect(keys).not.toContain('dynamodb:UpdateItem');
+    expect(tableActions(functions.listKeys, 'admin').sort()).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
   });
 
   it('KeyOverview may Query the counters table and its top_keys index, and only GetItem keys', () => {
@@ -603,6 +663,193 @@ describe('least privilege', () => {
       expect(publish.length > 0).toBe(fn.access.includes('events:put'));
       for (const s of publish)
         expect(s.Resource).toEqual(getAtt(logicalIdOf(template, 'AWS::Events::EventBus', {})));
+    }
+  });
+});
+
+/**
+ * Everything the shared authorizer's code needs is granted by this stack (issue: no kms:Decrypt on
+ * the tables' key made every call on AWS fail): the needed actions are derived from the access
+ * model, each declared access with its table's key actions, and the synthesized policy must cover
+ * them all. Product teams' stacks grant nothing (test/infra/consumer-example.test.ts).
+ */
+describe('the shared authorizer: every grant its code needs', () => {
+  const covers = (fn: FunctionDeclaration, action: string, resource: string, viaDynamoDb: boolean) =>
+    statementsOf(template, functionId(template, fn)).some(
+      (st) =>
+        st.Effect === 'Allow' &&
+        actionsOf(st).includes(action) &&
+        resourcesOf(st).some((r) => refersTo(r, resource)) &&
+        (!viaDynamoDb || JSON.stringify(st.Condition ?? {}).includes('kms:ViaService')),
+    );
+
+  it.each([functions.authorizer, functions.verifyKey].map((f) => [f.name, f] as const))(
+    "%s: each declared access, and the KMS actions DynamoDB needs for it on the tables' key",
+    (_, fn) => {
+      const needed: [string, string, boolean][] = fn.access.flatMap((a) => {
+        const grant = ACCESS_GRANTS[a];
+        if (grant.service !== 'dynamodb') return [];
+        const table = id[grant.table] as string;
+        const key = id.key as string;
+        return [
+          ...grant.actions.map((action): [string, string, boolean] => [action, table, false]),
+          ...(grant.read ? TABLE_KEY_ACTIONS.read : TABLE_KEY_ACTIONS.write).map(
+            (action): [string, string, boolean] => [action, key, true],
+          ),
+        ];
+      });
+      expect(needed.map(([action]) => action)).toEqual(
+        expect.arrayContaining(['dynamodb:GetItem', 'kms:Decrypt']),
+      );
+      for (const [action, resource, viaDynamoDb] of needed) {
+        expect([action, resource, covers(fn, action, resource, viaDynamoDb)]).toEqual([
+          action,
+          resource,
+          true,
+        ]);
+      }
+    },
+  );
+
+  it('may be invoked by API Gateway in this account, from any API (registrations name the accounts)', () => {
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      FunctionName: getAtt(functionId(template, functions.authorizer)),
+      Principal: 'apigateway.amazonaws.com',
+      SourceAccount: { Ref: 'AWS::AccountId' },
+      SourceArn: Match.absent(),
+    });
+  });
+
+  it('publishes what consumers need as outputs and SSM parameters under /latchkey/', () => {
+    const published: Record<keyof typeof PARAMETERS, string> = {
+      authorizerFunctionArn: 'AuthorizerFunctionArn',
+      apiUrl: 'ApiUrl',
+      keysTableArn: 'KeysTableArn',
+      countersTableArn: 'CountersTableArn',
+      auditTableArn: 'AuditTableArn',
+      apisTableArn: 'ApisTableArn',
+      kmsKeyArn: 'KmsKeyArn',
+      eventBusArn: 'EventBusArn',
+    };
+    for (const [parameter, output] of Object.entries(published)) {
+      const value = template.toJSON().Outputs[output]?.Value;
+      expect([output, value]).toEqual([output, expect.anything()]);
+      template.hasResourceProperties('AWS::SSM::Parameter', {
+        Name: `/latchkey/${PARAMETERS[parameter as keyof typeof PARAMETERS]}`,
+        Type: 'String',
+        Value: value,
+      });
+    }
+    template.hasOutput('AuthorizerFunctionArn', {
+      Value: getAtt(functionId(template, functions.authorizer)),
+    });
+    template.hasOutput('KmsKeyArn', { Value: getAtt(id.key as string) });
+    template.hasOutput('KeysTableArn', { Value: getAtt(id.keys as string) });
+  });
+
+  it('sends every alarm to an SNS topic of its own, TLS only', () => {
+    const topic = logicalIdOf(template, 'AWS::SNS::Topic', {});
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms.length).toBeGreaterThanOrEqual(5);
+    for (const alarm of alarms) {
+      expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topic }]);
+      expect(alarm.Properties.OKActions).toEqual([{ Ref: topic }]);
+    }
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+    template.hasOutput('AlarmTopicArn', { Value: { Ref: topic } });
+  });
+});
+
+/** A production configuration: consumers in another account, no demo routes, an existing alarm topic. */
+describe('with consumer accounts, demo routes off and an alarm topic of the operators', () => {
+  const TOPIC = 'arn:aws:sns:eu-west-1:111111111111:platform-alarms';
+  let production: Template;
+
+  beforeAll(() => {
+    const context = {
+      'latchkey:consumerAccounts': ['222222222222', '333333333333'],
+      'latchkey:demoRoutes': false,
+      'latchkey:alarmTopicArn': TOPIC,
+    };
+    production = Template.fromStack(new LatchkeyStack(testApp({ context }), 'Production'));
+  });
+
+  it('lets API Gateway in each consumer account invoke the authorizer (cross account), and in its own', () => {
+    const authorizer = getAtt(functionId(production, functions.authorizer));
+    const invokers = Object.values(production.findResources('AWS::Lambda::Permission')).filter(
+      (p) => JSON.stringify(p.Properties.FunctionName) === JSON.stringify(authorizer),
+    );
+    expect(invokers.map((p) => p.Properties)).toEqual([
+      {
+        Action: 'lambda:InvokeFunction',
+        FunctionName: authorizer,
+        Principal: 'apigateway.amazonaws.com',
+        SourceAccount: { Ref: 'AWS::AccountId' },
+      },
+      {
+        Action: 'lambda:InvokeFunction',
+        FunctionName: authorizer,
+        Principal: 'apigateway.amazonaws.com',
+        SourceAccount: '222222222222',
+      },
+      {
+        Action: 'lambda:InvokeFunction',
+        FunctionName: authorizer,
+        Principal: 'apigateway.amazonaws.com',
+        SourceAccount: '333333333333',
+      },
+    ]);
+  });
+
+  it('admits those accounts’ principals to POST /v1/keys/verify, and to no other route', () => {
+    const [api] = Object.values(production.findResources('AWS::ApiGateway::RestApi'));
+    const statements = (api?.Properties.Policy.Statement ?? []) as { Effect: string }[];
+    const allows = statements.filter((st) => st.Effect === 'Allow');
+    expect(allows).toEqual([
+      {
+        Sid: 'ConsumerAccountsVerify',
+        Effect: 'Allow',
+        Action: 'execute-api:Invoke',
+        Principal: {
+          AWS: [
+            { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::222222222222:root']] },
+            { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::333333333333:root']] },
+          ],
+        },
+        Resource: 'execute-api:/*/POST/v1/keys/verify',
+      },
+    ]);
+  });
+
+  it('keeps the MFA denial of the root-mode route next to it', () => {
+    production.hasResourceProperties('AWS::ApiGateway::RestApi', {
+      Policy: {
+        Statement: Match.arrayWith([Match.objectLike({ Sid: 'RequireMfa', Effect: 'Deny' })]),
+      },
+    });
+  });
+
+  it('serves no demo route: no Demo function, no authorizer on its own API, an empty built-in route map', () => {
+    expect([...methodsByRoute(production).keys()].filter((r) => !r.includes(' /v1/'))).toEqual([]);
+    expect(production.findResources('AWS::ApiGateway::Authorizer')).toEqual({});
+    expect(() => functionId(production, functions.demo)).toThrow();
+    production.hasResourceProperties('AWS::Lambda::Function', {
+      Description: `Latchkey ${functions.authorizer.name} (${functions.authorizer.entry})`,
+      Environment: { Variables: Match.objectLike({ [SETTINGS.routeScopes.name]: '{}' }) },
+    });
+  });
+
+  it('sends every alarm to the given topic and creates none', () => {
+    expect(production.findResources('AWS::SNS::Topic')).toEqual({});
+    for (const alarm of Object.values(production.findResources('AWS::CloudWatch::Alarm'))) {
+      expect(alarm.Properties.AlarmActions).toEqual([TOPIC]);
     }
   });
 });

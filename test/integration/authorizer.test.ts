@@ -72,6 +72,24 @@ describe('authorizer', () => {
     expect(effectOf(await handler(event))).toBe('Allow');
   });
 
+  it('reads only the header the stage names (the one its cache is keyed on)', async () => {
+    const { key } = await newKey();
+    const withStage = (header: 'authorization' | 'x-api-key', tokenHeader: string) => ({
+      ...authorizerEvent('GET', '/demo/agents', { token: key, header }),
+      stageVariables: { latchkeyTokenHeader: tokenHeader },
+    });
+    expect(effectOf(await handler(withStage('x-api-key', 'x-api-key')))).toBe('Allow');
+    expect(effectOf(await handler(withStage('authorization', 'authorization')))).toBe('Allow');
+    await expectUnauthorized(handler(withStage('authorization', 'x-api-key')));
+    await expectUnauthorized(handler(withStage('x-api-key', 'authorization')));
+    // A stage that names no header Latchkey knows admits nobody.
+    await expectUnauthorized(handler(withStage('authorization', 'cookie')));
+    // X-API-Key with a stray Authorization header: only X-API-Key counts.
+    const both = withStage('x-api-key', 'x-api-key');
+    both.headers = { ...both.headers, Authorization: 'Basic dXNlcjpwYXNz' };
+    expect(effectOf(await handler(both))).toBe('Allow');
+  });
+
   it('lets admin imply execute, and grants parameterised routes with a wildcard', async () => {
     const { key } = await newKey({ scopes: ['agents:admin'] });
     const result = await handler(authorizerEvent('POST', '/demo/agents/{id}/execute', { token: key }));

@@ -19,6 +19,7 @@ import { dynamodb } from '../../functions/shared/clients';
 import type { LocalStack } from '../../local/stack';
 import { ADMIN_ARN, apiEvent, lambdaContext } from '../support/events';
 import { startTestStack } from '../support/local-stack';
+import { seedTestTenancy } from '../support/tenancy';
 
 type Handler = (e: APIGatewayProxyEvent, c: typeof lambdaContext) => Promise<APIGatewayProxyResult>;
 let stack: LocalStack;
@@ -208,6 +209,7 @@ describe('GET /v1/api-keys', () => {
   const org = `list${Date.now()}`;
   const ids: string[] = [];
   beforeAll(async () => {
+    await seedTestTenancy({ organizations: [{ organization_id: org, name: org, workspaces: ['wa', 'wb'] }] });
     for (let i = 0; i < 7; i++) {
       const res = await create({
         name: `k${i}`,

@@ -1,8 +1,10 @@
 /**
  * Property-based: random bodies, query strings, path ids and next_tokens against EVERY management
  * route of `lib/declaration.ts` (`auth.type === 'iam'`), through the real handlers on DynamoDB Local.
- * Whatever comes in: never a 5xx, every 4xx in the error shape, and a refused request writes
- * nothing (the keys and audit tables are compared item by item before and after).
+ * Whatever comes in: never a 5xx (but the designed 503 of an organization whose `apiKeys.enabled`
+ * a fuzzed PATCH switched off), every 4xx in the error shape, and a refused request writes nothing
+ * but the audit entry of its refusal (the keys, admin and audit tables are compared item by item
+ * before and after).
  *
  * `FUZZ_RUNS` sets the runs per route (default 100); a failure prints the seed to replay it.
  */
@@ -18,20 +20,41 @@ const DESTINATION = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:latchk
 
 let stack: LocalStack;
 let tables: string[];
+let auditTable: string;
 /** Keys in different states (active with metadata, revoked, in a grace period, with a rotation policy). */
 const fixtureIds: string[] = [];
 /** next_tokens the API really issued, so the fuzzer also resumes real listings. */
 const issuedTokens: string[] = [];
+/** Tokens of the fixture keys, so verify also meets real keys. */
+const issuedKeys: string[] = [];
 
 beforeAll(async () => {
   stack = await startTestStack();
-  tables = [stack.tables.KEYS_TABLE_NAME as string, stack.tables.AUDIT_TABLE_NAME as string];
+  tables = [
+    stack.tables.KEYS_TABLE_NAME as string,
+    stack.tables.ADMIN_TABLE_NAME as string,
+    stack.tables.APIS_TABLE_NAME as string,
+  ];
+  auditTable = stack.tables.AUDIT_TABLE_NAME as string;
+  // A registered API with scopes of its own, so keys, verify and the registration routes meet one.
+  const registered = await call('PUT', '/v1/apis/{api}', {
+    params: { api: 'fuzz-api' },
+    body: {
+      owner: 'fuzzers',
+      scopes: [{ scope: 'fuzz-api:read', description: 'Read', risk_level: 'low' }],
+      routes: { 'GET /things/{id}': 'fuzz-api:read' },
+    },
+  });
+  if (registered.status !== 201) {
+    throw new Error(`fixture API not registered: ${JSON.stringify(registered.body)}`);
+  }
   const make = async (body: Record<string, unknown>) => {
     const res = await call('POST', '/v1/api-keys', {
       body: { name: 'fuzz', scopes: ['agents:read'], ...body },
     });
     if (res.status !== 201) throw new Error(`fixture not created: ${JSON.stringify(res.body)}`);
     fixtureIds.push(res.body.id);
+    issuedKeys.push(res.body.key);
     return res.body.id as string;
   };
   await make({
@@ -234,7 +257,139 @@ const rotateBody = fc.record(
   { grace_period_seconds: smallInt(0, 604_800), end_previous_grace: lean(fc.boolean(), wild) },
   { requiredKeys: [] },
 );
+const role = lean(fc.constantFrom('member', 'auditor', 'workspace_admin', 'org_owner', 'super_admin'), text);
+const principalArn = lean(
+  fc.constantFrom(
+    'arn:aws:iam::123456789012:user/fuzzed',
+    'arn:aws:iam::123456789012:role/Fuzz',
+    'arn:aws:sts::123456789012:assumed-role/Fuzz/*',
+  ),
+  text,
+);
+const ruleArb = lean(
+  fc.record(
+    {
+      id: lean(fc.constantFrom('r1', 'no-prod', 'hours'), text),
+      effect: lean(fc.constantFrom('deny', 'warn'), text),
+      actions: lean(fc.constantFrom(['api_key:create'], ['*'], ['api_key:*']), wild),
+      when: lean(
+        fc.record(
+          {
+            roles: fc.constantFrom(['org_owner'], ['auditor']),
+            scopes: fc.constantFrom(['system:*'], ['*:execute']),
+            environments: fc.constantFrom(['production']),
+            time: lean(
+              fc.constant({ time_zone: 'Europe/Paris', from: '09:00', to: '18:00', match: 'outside' }),
+              wild,
+            ),
+            source_ip: lean(fc.constant({ cidrs: ['10.0.0.0/8'], match: 'outside' }), wild),
+            elevated: fc.boolean(),
+            expires_beyond_days: smallInt(1, 3650),
+          },
+          { requiredKeys: [] },
+        ),
+        wild,
+      ),
+    },
+    { requiredKeys: ['id', 'effect', 'actions', 'when'] },
+  ),
+  wild,
+);
+const routeKey = lean(
+  fc.constantFrom('GET /things', 'POST /things/{id}', 'GET /{proxy+}', 'DELETE /', 'GET /a/{p+}/b', 'ANY /x'),
+  text,
+);
+const apiScope = lean(fc.constantFrom('fuzzmod:read', 'fuzzmod:admin', 'fuzz-api:read', 'agents:read'), text);
+const putApiBody = fc.record(
+  {
+    owner: displayName,
+    description: lean(fc.constant('an API'), text),
+    organization_id: tenant,
+    environment: lean(fc.constantFrom('production', 'development', null), text),
+    accounts: lean(
+      fc.array(fc.constantFrom('123456789012', '222222222222'), { minLength: 1, maxLength: 3 }),
+      wild,
+    ),
+    scopes: lean(
+      fc.array(
+        fc.record({
+          scope: apiScope,
+          description: lean(fc.constant('does things'), text),
+          risk_level: lean(fc.constantFrom('low', 'critical'), text),
+        }),
+        { maxLength: 3 },
+      ),
+      wild,
+    ),
+    routes: lean(fc.dictionary(routeKey, apiScope, { maxKeys: 4 }), wild),
+  },
+  { requiredKeys: ['owner', 'routes'] },
+);
+const verifyBody = fc.record(
+  {
+    key: lean(
+      fc.nat().map((n) => issuedKeys[n % Math.max(issuedKeys.length, 1)] ?? ''),
+      text,
+    ),
+    api: lean(fc.constantFrom('default', 'fuzz-api', 'nope'), text),
+    route: lean(fc.constantFrom('GET /demo/agents', 'GET /things/{id}', 'POST /things'), text),
+    scope: lean(fc.constantFrom('agents:read', 'fuzz-api:read'), text),
+    source_ip: lean(fc.constantFrom('203.0.113.5', '2001:db8::1'), text),
+  },
+  { requiredKeys: [] },
+);
 const BODIES: Record<string, fc.Arbitrary<Record<string, unknown>>> = {
+  'PUT /v1/apis/{api}': putApiBody,
+  'POST /v1/keys/verify': verifyBody,
+  'POST /v1/organizations': fc.record({ organization_id: tenant, name: displayName }, { requiredKeys: [] }),
+  'PATCH /v1/organizations/{org}': fc.record(
+    {
+      name: displayName,
+      status: lean(fc.constantFrom('active', 'archived'), text),
+      api_keys_enabled: fc.boolean(),
+    },
+    { requiredKeys: [] },
+  ),
+  'POST /v1/organizations/{org}/workspaces': fc.record(
+    { workspace_id: tenant, name: displayName },
+    { requiredKeys: [] },
+  ),
+  'PATCH /v1/organizations/{org}/workspaces/{workspace}': fc.record(
+    { name: displayName, status: lean(fc.constantFrom('active', 'archived'), text) },
+    { requiredKeys: [] },
+  ),
+  'PUT /v1/organizations/{org}/policy': fc.record(
+    {
+      built_in: lean(
+        fc.record(
+          {
+            production_expiry: fc.record({ enabled: fc.boolean(), max_days: smallInt(1, 3650) }),
+            execute_requires_elevation: fc.record({ enabled: fc.boolean() }),
+            revoked_keys_final: fc.record({ enabled: lean(fc.constant(true), wild) }),
+          },
+          { requiredKeys: [] },
+        ),
+        wild,
+      ),
+      rules: lean(fc.array(ruleArb, { maxLength: 3 }), wild),
+      version: smallInt(0, 5),
+    },
+    { requiredKeys: ['rules'] },
+  ),
+  'PUT /v1/admin-bindings': fc.record(
+    {
+      principal: principalArn,
+      role,
+      organization_id: nullable(tenant),
+      workspace_ids: lean(fc.array(tenant, { maxLength: 2 }), wild),
+      root_allowed: fc.boolean(),
+    },
+    { requiredKeys: ['principal', 'role'] },
+  ),
+  'POST /v1/root-mode': fc.record(
+    { duration_minutes: smallInt(1, 15), reason: displayName },
+    { requiredKeys: [] },
+  ),
   'POST /v1/api-keys': lean(
     createBody,
     createBody.map(({ name: _, ...rest }) => rest),
@@ -318,6 +473,7 @@ const nextToken = fc.oneof(
 const QUERY_VALUES: Record<string, fc.Arbitrary<string>> = {
   limit: lean(fc.integer({ min: 1, max: 100 }).map(String), fc.oneof(fc.integer().map(String), text)),
   next_token: nextToken,
+  principal: principalArn,
   status: lean(fc.constantFrom('active', 'disabled', 'expired', 'revoked'), text),
   environment: lean(fc.constantFrom('production', 'development'), text),
   scope: scope.map(String),
@@ -359,6 +515,10 @@ const QUERY_KEYS: Record<string, string[]> = {
   'GET /v1/api-keys/overview': ['organization_id', 'day'],
   'GET /v1/api-keys/{id}/audit': ['limit', 'next_token'],
   'GET /v1/audit': ['organization_id', 'event_name', 'key_id', 'actor', 'from', 'to', 'limit', 'next_token'],
+  'GET /v1/organizations': ['limit', 'next_token'],
+  'GET /v1/apis': ['limit', 'next_token'],
+  'GET /v1/organizations/{org}/workspaces': ['limit', 'next_token'],
+  'GET /v1/admin-bindings': ['organization_id', 'principal', 'limit', 'next_token'],
 };
 
 /**
@@ -380,6 +540,7 @@ function listingKey(
     return { id: keyId, kind: 'api_key', created_sort: createdSort };
   }
   if (routeKey === 'GET /v1/api-keys/{id}/audit') return { pk: `KEY#${id}`, sk };
+  if (routeKey === 'GET /v1/apis') return { pk: 'API#fuzz-api', kind: 'api', name: 'fuzz-api' };
   if (q.key_id) return { pk: `KEY#${q.key_id}`, sk };
   return { pk: `KEY#${keyId}`, sk, organization_id: q.organization_id ?? 'default' };
 }
@@ -455,24 +616,59 @@ const contentType = lean(
 
 // ---- The property ----------------------------------------------------------------------------------
 
+/** A value for each `{param}` of a path: key ids for `{id}`, tenant ids and junk for the others. */
+function pathParams(path: string): fc.Arbitrary<Record<string, string> | undefined> {
+  const names = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1] as string);
+  if (names.length === 0) return fc.constant(undefined);
+  const value = (name: string) =>
+    name === 'id'
+      ? pathId
+      : name === 'api'
+        ? lean(fc.constantFrom('fuzz-api', 'default', 'fresh-api', 'nope'), text).map((s) =>
+            s.replace(/\p{Cs}/gu, '\ufffd'),
+          )
+        : lean(tenant, text).map((s) => s.replace(/\p{Cs}/gu, '\ufffd'));
+  return fc
+    .tuple(...names.map(value))
+    .map((values) => Object.fromEntries(names.map((n, i): [string, string] => [n, String(values[i])])));
+}
+
+/** What a refused request may leave behind: the audit entry of its own refusal, nothing else. */
+const REFUSAL_EVENTS = new Set(['admin.access_denied', 'root_mode.required_for_api_key']);
+
+async function auditItems(): Promise<Map<string, string>> {
+  const all = JSON.parse(await snapshot([auditTable])) as Record<string, string[]>;
+  return new Map(
+    (all[auditTable] ?? []).map((i) => [i, (JSON.parse(i) as { event_name: { S: string } }).event_name.S]),
+  );
+}
+
 function checkRoute(route: RouteDeclaration, handler: Parameters<typeof invoke>[0]) {
   const routeKey = `${route.method} ${route.path}`;
-  const idAndQuery = (route.path.includes('{id}') ? pathId : fc.constant(undefined)).chain((id) =>
-    query(routeKey, id).map((q) => [id, q] as const),
+  const idAndQuery = pathParams(route.path).chain((params) =>
+    query(routeKey, params?.id).map((q) => [params, q] as const),
   );
-  return fc.asyncProperty(idAndQuery, rawBody(routeKey), contentType, async ([id, q], body, type) => {
+  return fc.asyncProperty(idAndQuery, rawBody(routeKey), contentType, async ([params, q], body, type) => {
     const event = apiEvent(route.method, route.path, {
-      ...(id === undefined ? {} : { params: { id } }),
+      ...(params === undefined ? {} : { params }),
       ...(q ? { query: q } : {}),
       ...(body === null ? {} : { rawBody: body, headers: { 'Content-Type': type } }),
     });
     const before = await snapshot(tables);
+    const auditBefore = await auditItems();
     const res = await invoke(handler, event);
-    if (res.status >= 500) throw new Error(`${res.status}: ${JSON.stringify(res.body)}`);
+    const disabled = res.status === 503 && res.body?.error?.code === 'service_disabled';
+    if (res.status >= 500 && !disabled) throw new Error(`${res.status}: ${JSON.stringify(res.body)}`);
     if (res.status >= 400) {
       if (!hasErrorShape(res.body)) throw new Error(`no error shape: ${JSON.stringify(res.body)}`);
       const after = await snapshot(tables);
       if (after !== before) throw new Error(`a refused request (${res.status}) wrote to a table`);
+      const added = [...(await auditItems())].filter(([item]) => !auditBefore.has(item));
+      if (added.some(([, name]) => !REFUSAL_EVENTS.has(name)) || added.length > 1) {
+        throw new Error(
+          `a refused request (${res.status}) wrote audit entries: ${added.map(([, n]) => n).join(', ')}`,
+        );
+      }
     }
   });
 }

@@ -17,6 +17,7 @@ import { authorizerEvent } from '../support/events';
 import { startTestStack } from '../support/local-stack';
 import { call, snapshot } from '../support/management';
 import { streamReader } from '../support/stream';
+import { seedTestTenancy } from '../support/tenancy';
 
 let stack: LocalStack;
 let stream: ReturnType<typeof streamReader>;
@@ -96,7 +97,7 @@ describe('overview after a scripted day', () => {
       organization_id: 'acme',
       expires_at: '2030-03-11T00:00:00.000Z',
     });
-    keys.d = await create({ scopes: ['deployments:write'], organization_id: 'globex' });
+    keys.d = await create({ scopes: ['deployments:write'], organization_id: 'other' });
     keys.e = await create({
       scopes: ['agents:execute'],
       organization_id: 'acme',
@@ -168,7 +169,7 @@ describe('overview after a scripted day', () => {
       by_reason: { scope_missing: 1 },
     });
 
-    // Per organization: the wrong secret named acme's key; the scope refusal was globex's.
+    // Per organization: the wrong secret named acme's key; the scope refusal was other's.
     const acme = await overview({ organization_id: 'acme' });
     expect(acme.failed_authentications).toMatchObject({ total: 1, by_reason: { wrong_secret: 1 } });
     expect(acme.denied_requests.total).toBe(0);
@@ -176,7 +177,7 @@ describe('overview after a scripted day', () => {
       keys.a?.id,
       keys.b?.id,
     ]);
-    expect((await overview({ organization_id: 'globex' })).most_used_keys.items).toEqual([]);
+    expect((await overview({ organization_id: 'other' })).most_used_keys.items).toEqual([]);
 
     // A day later the refusals are out of the last-24-hours window; the day's ranking stays readable.
     at('2030-03-11T08:30:00.000Z');
@@ -269,6 +270,33 @@ describe('overview after a scripted day', () => {
     expect(after.keys).toEqual(before.keys);
     expect(after.by_environment).toEqual(before.by_environment);
     expect(after.by_module).toEqual(before.by_module);
+  });
+
+  it("limits the overview and the export to the caller's reach (docs/tenancy.md)", async () => {
+    const owner = 'arn:aws:iam::123456789012:user/acme-owner';
+    const wsAdmin = 'arn:aws:iam::123456789012:user/acme-ws1-admin';
+    await seedTestTenancy({
+      bindings: [
+        { principal: owner, role: 'org_owner', organization_id: 'acme' },
+        { principal: wsAdmin, role: 'workspace_admin', organization_id: 'acme', workspace_ids: ['ws1'] },
+      ],
+    });
+    const as = (userArn: string, path: string, query: Record<string, string> = {}) =>
+      call('GET', path, { query, userArn });
+    // An organization owner sees its organization's figures, not the registry's nor another's.
+    expect((await as(owner, '/v1/api-keys/overview', { organization_id: 'acme' })).body.keys.total).toBe(4);
+    expect((await as(owner, '/v1/api-keys/overview')).status).toBe(403);
+    expect((await as(owner, '/v1/api-keys/overview', { organization_id: 'other' })).status).toBe(403);
+    // A workspace admin sees no organization-wide figures.
+    expect((await as(wsAdmin, '/v1/api-keys/overview', { organization_id: 'acme' })).status).toBe(403);
+    // The export lists what the list would: the owner's organization only.
+    const exported = await as(owner, '/v1/api-keys/export');
+    expect(exported.status).toBe(200);
+    expect(exported.body.items.length).toBe(4);
+    expect(exported.body.items.every((k: { organization_id: string }) => k.organization_id === 'acme')).toBe(
+      true,
+    );
+    expect((await as(owner, '/v1/api-keys/export', { organization_id: 'other' })).status).toBe(403);
   });
 
   it('refuses bad queries with 400 naming the field', async () => {

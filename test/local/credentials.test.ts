@@ -51,3 +51,47 @@ it('gives keys to the operator and to functions a file does not have yet, keepin
   });
   expect(loadOrCreateCredentials(file, ['CreateKey', 'NewFunction'])).toEqual(out);
 });
+
+it('binds one principal per role, the first a super admin with MFA (the one examples use)', () => {
+  const principals = generatePrincipals();
+  expect(
+    principals.map((p) => [p.name, p.binding?.role, p.binding?.organization_id ?? null, p.mfa === true]),
+  ).toEqual([
+    ['super-admin', 'super_admin', null, true],
+    ['org-owner', 'org_owner', 'acme', false],
+    ['workspace-admin', 'workspace_admin', 'acme', false],
+    ['auditor', 'auditor', 'acme', false],
+    ['member', 'member', 'acme', false],
+  ]);
+  expect(principals[0]?.binding?.root_allowed).toBe(true);
+  expect(principals[2]?.binding?.workspace_ids).toEqual(['acme-prod']);
+});
+
+it('gives a file written before roles existed the role principals (its unbound ones could do nothing)', () => {
+  const file = join(dir, 'credentials.json');
+  const old = [
+    {
+      name: 'admin',
+      access_key_id: 'AKIAOLDOLDOLDOLDOLD1',
+      secret_access_key: 's1',
+      arn: 'arn:aws:iam::000000000000:user/latchkey-admin',
+    },
+    {
+      name: 'auditor',
+      access_key_id: 'AKIAOLDOLDOLDOLDOLD2',
+      secret_access_key: 's2',
+      arn: 'arn:aws:iam::000000000000:user/latchkey-auditor',
+    },
+  ];
+  writeFileSync(file, JSON.stringify({ principals: old }), { mode: 0o600 });
+  const out = loadOrCreateCredentials(file);
+  expect(out.principals.map((p) => p.name)).toEqual([
+    'super-admin',
+    'org-owner',
+    'workspace-admin',
+    'auditor',
+    'member',
+  ]);
+  expect(out.principals.every((p) => p.binding)).toBe(true);
+  expect(JSON.parse(readFileSync(file, 'utf8')).principals).toEqual(out.principals);
+});

@@ -35,7 +35,13 @@ describe('persistent local stack', () => {
       expect(first.dynamoEndpoint).not.toBe(jestDynamo);
       // Files: credentials (600), env for `npm run invoke`, the KMS key.
       const credentials = JSON.parse(readFileSync(join(dataDir, 'credentials.json'), 'utf8'));
-      expect(credentials.principals.map((p: { name: string }) => p.name)).toEqual(['admin', 'auditor']);
+      expect(credentials.principals.map((p: { name: string }) => p.name)).toEqual([
+        'super-admin',
+        'org-owner',
+        'workspace-admin',
+        'auditor',
+        'member',
+      ]);
       expect(readEnvFile(join(dataDir, 'env.json'))?.env.AWS_ENDPOINT_URL_KMS).toBe(first.url);
       const kms = kmsAt(first);
       ciphertext = (
@@ -56,7 +62,10 @@ describe('persistent local stack', () => {
     expect(existsSync(join(dataDir, 'env.json'))).toBe(false);
     expect(await health(first.dynamoEndpoint, {})).toMatchObject({ status: 503 });
 
-    const second = await startLocalStack({ port: 0, dynamoPort: 0, dataDir, quiet: true });
+    // Same DynamoDB port: the handlers' SDK clients (made once per process) keep the endpoint they
+    // were made with, and the second start runs the admin seed through them.
+    const dynamoPort = Number(new URL(first.dynamoEndpoint).port);
+    const second = await startLocalStack({ port: 0, dynamoPort, dataDir, quiet: true });
     try {
       expect(second.credentials).toEqual(first.credentials);
       expect(second.operator).toEqual(first.operator);

@@ -114,6 +114,18 @@ const refusals: Record<
     const { key } = await newTestKey();
     return { event: authorizerEvent('GET', '/demo/unlisted', { token: key }), token: key };
   },
+  api_unknown: async () => {
+    const { key } = await newTestKey();
+    return { event: { ...agents(key), stageVariables: { latchkeyApi: 'no-such-api' } }, token: key };
+  },
+  account_not_allowed: async () => {
+    const { key } = await newTestKey();
+    const event = agents(key);
+    return {
+      event: { ...event, requestContext: { ...event.requestContext, accountId: '999999999999' } },
+      token: key,
+    };
+  },
 };
 
 beforeAll(async () => {

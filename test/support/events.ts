@@ -2,7 +2,9 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEvent, APIGatewayRequestAuthorizerEvent, Context } from 'aws-lambda';
 
-export const ADMIN_ARN = 'arn:aws:iam::123456789012:user/security-admin';
+/** The account of every test event: the API's (authorizer events) and the signing caller's (IAM routes). */
+export const TEST_ACCOUNT = '123456789012';
+export const ADMIN_ARN = `arn:aws:iam::${TEST_ACCOUNT}:user/security-admin`;
 
 export function apiEvent(
   method: string,
@@ -73,11 +75,17 @@ export function apiEvent(
   };
 }
 
+/**
+ * A REST authorizer event for an API in the account the functions run in (`LATCHKEY_ACCOUNT_ID`:
+ * `TEST_ACCOUNT` with `useFreshTables`, the local stack's own with `startTestStack`), so the
+ * built-in registration admits it.
+ */
 export function authorizerEvent(
   method: string,
   resource: string,
   options: { token?: string; header?: 'authorization' | 'x-api-key'; sourceIp?: string; path?: string } = {},
 ): APIGatewayRequestAuthorizerEvent {
+  const account = process.env.LATCHKEY_ACCOUNT_ID ?? TEST_ACCOUNT;
   const headers: Record<string, string> = {};
   if (options.token !== undefined) {
     if (options.header === 'x-api-key') headers['X-API-Key'] = options.token;
@@ -86,7 +94,7 @@ export function authorizerEvent(
   const path = options.path ?? resource.replace(/\{[^}]+\}/g, 'x1');
   return {
     type: 'REQUEST',
-    methodArn: `arn:aws:execute-api:us-east-1:123456789012:abc123/prod/${method}${path}`,
+    methodArn: `arn:aws:execute-api:us-east-1:${account}:abc123/prod/${method}${path}`,
     resource,
     path,
     httpMethod: method,
@@ -97,7 +105,7 @@ export function authorizerEvent(
     multiValueQueryStringParameters: null,
     stageVariables: null,
     requestContext: {
-      accountId: '123456789012',
+      accountId: account,
       apiId: 'abc123',
       httpMethod: method,
       path,

@@ -10,15 +10,19 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import type { LocalPrincipal } from '../../local/credentials';
 import { parseQuery } from '../../local/sigv4';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../local/stack';
+import { seedTestTenancy } from './tenancy';
 
-/** One stack per test file (the environment is process-wide): call in `beforeAll`, stop in `afterAll`. */
-export function startTestStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+/**
+ * One stack per test file (the environment is process-wide): call in `beforeAll`, stop in
+ * `afterAll`. Besides what the stack seeds itself, the test tenancy (`tenancy.ts`) is seeded.
+ */
+export async function startTestStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const endpoint = process.env.AWS_ENDPOINT_URL_DYNAMODB;
   if (!endpoint)
     throw new Error(
       'AWS_ENDPOINT_URL_DYNAMODB is not set: run through Jest (its global setup starts DynamoDB Local)',
     );
-  return startLocalStack({
+  const stack = await startLocalStack({
     port: 0,
     dynamoEndpoint: endpoint,
     inMemory: true,
@@ -26,6 +30,8 @@ export function startTestStack(options: LocalStackOptions = {}): Promise<LocalSt
     tablePrefix: `t${randomUUID().slice(0, 8)}`,
     ...options,
   });
+  await seedTestTenancy();
+  return stack;
 }
 
 export interface HttpResponse {

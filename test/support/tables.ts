@@ -10,9 +10,18 @@ import { type TableId, tables } from '../../lib/declaration';
 import { localFunctionEnvironment } from '../../local/environment';
 import { DEFAULT_KMS_KEY_ID } from '../../local/stack';
 import { createTables } from '../../local/tables';
+import { TEST_ACCOUNT } from './events';
+import { seedTestTenancy } from './tenancy';
 
-/** Creates the tables, sets the handlers' environment, and returns `{ KEYS_TABLE_NAME: <name>, ... }`. */
-export async function useFreshTables(config: Record<string, unknown> = {}): Promise<Record<string, string>> {
+/**
+ * Creates the tables, sets the handlers' environment, seeds the test tenancy (`tenancy.ts`) unless
+ * told not to, and returns `{ KEYS_TABLE_NAME: <name>, ... }`. The functions believe they run in
+ * `TEST_ACCOUNT`, the account of the test events' APIs.
+ */
+export async function useFreshTables(
+  config: Record<string, unknown> = {},
+  options: { seed?: boolean } = {},
+): Promise<Record<string, string>> {
   const client = new DynamoDBClient({});
   try {
     const names = await createTables(client, `t${randomUUID().slice(0, 8)}`);
@@ -20,8 +29,10 @@ export async function useFreshTables(config: Record<string, unknown> = {}): Prom
     const env = localFunctionEnvironment(
       { tables: names, kmsKeyId: DEFAULT_KMS_KEY_ID, eventBusName: resolved.eventBusName },
       resolved,
+      TEST_ACCOUNT,
     );
     Object.assign(process.env, env.merged);
+    if (options.seed !== false) await seedTestTenancy();
     return Object.fromEntries(
       (Object.entries(names) as [TableId, string][]).map(([id, name]) => [tables[id].envVar, name]),
     );

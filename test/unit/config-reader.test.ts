@@ -23,6 +23,8 @@ it.each([
   ['LATCHKEY_API_ENVIRONMENT', 'prod'],
   ['LATCHKEY_ROUTE_SCOPES', '{"GET /x": 1}'],
   ['LATCHKEY_ROUTE_SCOPES', 'not json'],
+  ['LATCHKEY_ACCOUNT_ID', '12345'],
+  ['LATCHKEY_API_CACHE_SECONDS', '-1'],
   ['LATCHKEY_KEY_CACHE_SECONDS', '-1'],
   ['LATCHKEY_IP_COOL_DOWN', '20,60'],
   ['LATCHKEY_SUSPICIOUS_IPS', '20,sixty'],
@@ -40,13 +42,15 @@ it('reads back exactly what the builder wrote', () => {
     apiKeysEnabled: false,
     apiEnvironment: null,
     routeScopes: { 'GET /orders': 'orders:read' },
+    accountId: '111122223333',
+    apiCacheSeconds: 15,
     keyCacheSeconds: 5,
     sourceIpCoolDown: { invalidTokens: 7, windowSeconds: 30, coolDownSeconds: 600 },
     suspiciousSourceIps: { distinctIps: 0, windowMinutes: 15 },
   };
   const written = {
     ...functionEnvironment(functions.authorizer, {
-      tables: { keys: 'k', counters: 'c', audit: 'a' },
+      tables: { keys: 'k', counters: 'c', audit: 'a', apis: 'p' },
       settings: values,
     }),
     ...functionEnvironment(functions.expiryScanner, {
@@ -62,10 +66,13 @@ it('reads back exactly what the builder wrote', () => {
   expect(setting('apiKeysEnabled')).toBe(false);
   expect(setting('apiEnvironment')).toBeNull();
   expect(setting('routeScopes')).toEqual({ 'GET /orders': 'orders:read' });
+  expect(setting('accountId')).toBe('111122223333');
+  expect(setting('apiCacheSeconds')).toBe(15);
   expect(setting('keyCacheSeconds')).toBe(5);
   expect(setting('sourceIpCoolDown')).toEqual({ invalidTokens: 7, windowSeconds: 30, coolDownSeconds: 600 });
   expect(setting('suspiciousSourceIps')).toEqual({ distinctIps: 0, windowMinutes: 15 });
   expect(tableName('counters')).toBe('c');
+  expect(tableName('apis')).toBe('p');
 });
 
 it('re-reads a variable that changed (tests and the local stack repoint the same process)', () => {
@@ -77,7 +84,10 @@ it('re-reads a variable that changed (tests and the local stack repoint the same
 
 it('refuses to build an environment a function needs without a value, naming both', () => {
   expect(() =>
-    functionEnvironment(functions.authorizer, { tables: { keys: 'k', counters: 'c' }, settings: {} }),
+    functionEnvironment(functions.authorizer, {
+      tables: { keys: 'k', apis: 'p', counters: 'c' },
+      settings: {},
+    }),
   ).toThrow('Authorizer needs the audit table');
   expect(() =>
     functionEnvironment(functions.expiryScanner, {

@@ -2,8 +2,10 @@
 import fc from 'fast-check';
 import ipaddr from 'ipaddr.js';
 import type { ApiKeyItem } from '../../functions/domain/api-key';
+import { definitionProblems, routeKeyProblem } from '../../functions/domain/api-registration';
 import {
   apiBaseArn,
+  apiRefusal,
   decide,
   grantedResources,
   type RequestFacts,
@@ -11,8 +13,17 @@ import {
 import { hashSecret, secretMatches } from '../../functions/domain/hashing';
 import { isValidCidr, normalizeCidr } from '../../functions/domain/ip-allowlist';
 import { ipAllowed } from '../../functions/domain/ip-match';
+import {
+  OUTCOME_CODES,
+  outcomeStatus,
+  TOLD_REASONS,
+  UNAUTHORIZED_REASONS,
+} from '../../functions/domain/outcomes';
+import { LIMIT_REASONS } from '../../functions/domain/rate-limit';
 import { catalogEntry, grants, scopeCatalog } from '../../functions/domain/scopes';
+import { COOL_DOWN_REASON } from '../../functions/domain/source-guard';
 import { formatToken, newKeyId, newSecret, parseToken } from '../../functions/domain/token';
+import { REFUSAL_REASONS } from '../../lib/metric-catalog';
 
 describe('hashing', () => {
   it('matches only the secret it was made from', () => {
@@ -248,5 +259,119 @@ describe('decision', () => {
       'arn:aws:execute-api:eu-west-1:111122223333:a1b2c3/v1/POST/demo/agents/*/execute',
     ]);
     expect(grantedResources(arn, ['metrics:write'], map)).toEqual([]);
+  });
+});
+
+describe('protected APIs (docs/protecting-apis.md)', () => {
+  it('refuses a request to an unknown registration, or from an account it does not list', () => {
+    expect(apiRefusal(undefined, '111122223333')).toBe('api_unknown');
+    expect(apiRefusal({ accounts: ['111122223333'] }, '444455556666')).toBe('account_not_allowed');
+    expect(apiRefusal({ accounts: ['111122223333'] }, undefined)).toBe('account_not_allowed');
+    expect(apiRefusal({ accounts: ['111122223333'] }, '111122223333')).toBeUndefined();
+  });
+
+  it('grants a greedy {proxy+} route as a wildcard', () => {
+    const arn = 'arn:aws:execute-api:eu-west-1:111122223333:a1b2c3/v1/GET/files/a/b';
+    expect(grantedResources(arn, ['files:read'], { 'GET /files/{path+}': 'files:read' })).toEqual([
+      'arn:aws:execute-api:eu-west-1:111122223333:a1b2c3/v1/GET/files/*',
+    ]);
+  });
+
+  it.each([
+    ['GET /orders', undefined],
+    ['GET /', undefined],
+    ['POST /orders/{id}/refund', undefined],
+    ['GET /files/{path+}', undefined],
+    ['ANY /orders', 'method must be one of'],
+    ['get /orders', 'method must be one of'],
+    ['GET orders', 'must be "METHOD /path"'],
+    ['GET /{path+}/more', 'greedy'],
+    ['GET /a b', 'must be "METHOD /path"'],
+    ['GET /a/{b-c}', 'neither a literal nor a {param}'],
+  ])('route key %j: %s', (route, problem) => {
+    const found = routeKeyProblem(route);
+    if (problem === undefined) expect(found).toBeUndefined();
+    else expect(found).toContain(problem);
+  });
+
+  it('checks a definition: own modules only, defined once, every route needs a known scope', () => {
+    const base = {
+      owner: 'team',
+      organization_id: 'o',
+      environment: null,
+      accounts: ['111122223333'],
+    } as const;
+    const scope = (s: `${string}:${'read' | 'write'}`) => ({
+      scope: s,
+      module: s.split(':')[0] as string,
+      permission: s.split(':')[1] as 'read',
+      description: 'd',
+      risk_level: 'low' as const,
+    });
+    expect(
+      definitionProblems({
+        ...base,
+        scopes: [scope('orders:read')],
+        routes: { 'GET /o': 'orders:read', 'GET /m': 'metrics:read' },
+      }),
+    ).toEqual([]);
+    expect(
+      definitionProblems({
+        ...base,
+        scopes: [scope('agents:read'), scope('orders:read'), scope('orders:read')],
+        routes: { 'POST /o': 'orders:write' },
+      }).map((p) => p.field),
+    ).toEqual(['scopes.0.scope', 'scopes.2.scope', 'routes.POST /o']);
+  });
+
+  it('decides a scope instead of a route when asked to (verify with a scope)', () => {
+    const { token, secret } = (() => {
+      const id = newKeyId();
+      const s = newSecret();
+      return { token: parseToken(formatToken('production', id, s)), secret: s };
+    })();
+    if (!token) throw new Error('bad token');
+    const now = new Date();
+    const key = {
+      id: token.id,
+      kind: 'api_key',
+      name: 'k',
+      key_prefix: token.prefix,
+      environment: 'production',
+      key_type: 'workspace',
+      organization_id: 'o',
+      scopes: ['orders:admin'],
+      status: 'active',
+      created_by: 'me',
+      created_at: now.toISOString(),
+      created_sort: now.toISOString(),
+      updated_at: now.toISOString(),
+      secret_hash: hashSecret(secret),
+      version: 1,
+      last_change: { principal: 'me', kind: 'created', at: now.toISOString() },
+    } as ApiKeyItem;
+    const facts = { routeKey: '', sourceIp: undefined, now, apiEnvironment: undefined, routeScopes: {} };
+    expect(decide(token, key, { ...facts, scope: 'orders:write' }).effect).toBe('allow');
+    expect(decide(token, key, { ...facts, scope: 'refunds:read' })).toMatchObject({
+      effect: 'deny',
+      reason: 'scope_missing',
+    });
+  });
+});
+
+describe('the one table of outcome codes (docs/authorizer.md)', () => {
+  it('has every reason the authorizer refuses for, plus allowed and store_unavailable', () => {
+    expect([...OUTCOME_CODES].sort()).toEqual(['allowed', 'store_unavailable', ...REFUSAL_REASONS].sort());
+  });
+
+  it('tells the same reasons the limits and the cool-down refuse for, and gives each code one status', () => {
+    expect([...TOLD_REASONS].sort()).toEqual([...LIMIT_REASONS, COOL_DOWN_REASON].sort());
+    for (const code of OUTCOME_CODES) {
+      const status = outcomeStatus(code);
+      if (code === 'allowed') expect(status).toBe(200);
+      else if ((UNAUTHORIZED_REASONS as readonly string[]).includes(code) || code === 'store_unavailable') {
+        expect([code, status]).toEqual([code, 401]);
+      } else expect([code, status]).toEqual([code, 403]);
+    }
   });
 });

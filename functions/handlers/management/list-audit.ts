@@ -1,9 +1,18 @@
-/** GET /v1/audit: the organization's audit feed, newest first, filtered, paginated through indexes. */
+/**
+ * GET /v1/audit: an organization's audit feed (or, for super admins, `platform`'s), newest first,
+ * filtered, paginated through indexes; a workspace admin sees its workspaces' entries only.
+ */
+import { workspaceReach } from '../../domain/access';
+import { authorize, withWarnings } from '../../services/access-control';
 import { organizationAudit } from '../../services/audit';
-import { json, route } from '../../shared/http';
+import { json } from '../../shared/http';
 import { listAuditQuery } from './audit-schemas';
+import { managementRoute } from './kit';
 
-export const handler = route({ query: listAuditQuery }, async ({ query }) => {
+export const handler = managementRoute({ query: listAuditQuery }, async ({ query, actor }) => {
   const { limit, next_token, ...filter } = query;
-  return json(200, await organizationAudit(filter, limit, next_token));
+  const decision = await authorize(actor, 'audit:read', { organization_id: filter.organization_id });
+  const reach = workspaceReach(decision.bindings, filter.organization_id);
+  const scoped = reach === 'all' ? filter : { ...filter, workspace_ids: reach };
+  return json(200, withWarnings(await organizationAudit(scoped, limit, next_token), decision));
 });

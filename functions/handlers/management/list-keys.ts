@@ -1,9 +1,12 @@
-/** GET /v1/api-keys: newest first, filtered, paginated through an index (never a Scan). */
+/** GET /v1/api-keys: newest first, filtered to the caller's reach, paginated through an index (never a Scan). */
+import { authorizeListing, withWarnings } from '../../services/access-control';
 import { listKeys } from '../../services/api-keys';
-import { json, route } from '../../shared/http';
+import { json } from '../../shared/http';
+import { managementRoute } from './kit';
 import { listKeysQuery } from './schemas';
 
-export const handler = route({ query: listKeysQuery }, async ({ query }) => {
+export const handler = managementRoute({ query: listKeysQuery }, async ({ query, actor }) => {
   const { limit, next_token, ...filter } = query;
-  return json(200, await listKeys(filter, limit, next_token));
+  const { reach, decision } = await authorizeListing(actor, filter);
+  return json(200, withWarnings(await listKeys({ ...filter, reach }, limit, next_token), decision));
 });

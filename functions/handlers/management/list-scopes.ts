@@ -1,11 +1,14 @@
 /** GET /v1/api-keys/scopes: the scope catalog (docs/scopes.md). */
 import { PERMISSIONS, scopeCatalog } from '../../domain/scopes';
-import { json, route } from '../../shared/http';
+import { authorize } from '../../services/access-control';
+import { json } from '../../shared/http';
+import { managementRoute } from './kit';
 
-export const handler = route({}, async () =>
-  json(200, {
+export const handler = managementRoute({}, async ({ actor }) => {
+  await authorize(actor, 'scope:read');
+  return json(200, {
     items: scopeCatalog,
     permissions: PERMISSIONS,
     implied_by_admin: ['read', 'write', 'execute'],
-  }),
-);
+  });
+});
