@@ -9,15 +9,13 @@
  * - Readers (`functions/shared/config.ts`) parse each variable with the schema below, on first use,
  *   with no defaults of their own: a missing or malformed variable fails naming it.
  *
- * Pure data and zod/mini (small enough for the authorizer's bundle); no CDK import.
+ * Pure data and plain parsers (no zod: every function bundles this file); no CDK import.
  */
-import * as z from 'zod/mini';
 import type { PolicyRule } from '../functions/domain/policy';
 import { ENVIRONMENTS, type Environment } from '../functions/domain/token';
 import { ACCESS_GRANTS } from './access-model';
 import type { FunctionDeclaration, RouteScopeMap, Setting, TableId } from './declaration';
 import { tables } from './declaration';
-import { policyRulesSchema, superAdminsSchema } from './policy-schema';
 
 /** What a setting holds once parsed. */
 export interface SettingValues {
@@ -51,100 +49,94 @@ export interface SettingValues {
   readonly suspiciousSourceIps: { readonly distinctIps: number; readonly windowMinutes: number };
 }
 
+/**
+ * How a variable's text becomes its value: `undefined` for text it refuses. Plain functions rather
+ * than zod: every function, the authorizer included, carries this file in its bundle, and the
+ * authorizer's must stay close to the DynamoDB client's (docs/operations.md, Bundles).
+ */
+interface Parser<T> {
+  readonly parse: (raw: string) => T | undefined;
+  /** Why text was refused, for the error naming the variable. */
+  readonly expected: string;
+}
+
 interface Variable<T> {
   readonly name: string;
-  readonly schema: z.ZodMiniType<T, string>;
+  readonly parser: Parser<T>;
   readonly format: (value: T) => string;
 }
 
-const variable = <T>(name: string, schema: z.ZodMiniType<T, string>, format: (value: T) => string) =>
-  ({ name, schema, format }) satisfies Variable<T>;
+const variable = <T>(name: string, parser: Parser<T>, format: (value: T) => string) =>
+  ({ name, parser, format }) satisfies Variable<T>;
 
-const nonEmpty = z.string().check(z.minLength(1));
-const wholeDays = z.pipe(
-  z.string().check(z.regex(/^[1-9]\d{0,4}$/, 'must be a whole number of days')),
-  z.transform(Number),
+/** Text matching `pattern`, turned into a value by `convert`. */
+const matching = <T>(pattern: RegExp, expected: string, convert: (s: string) => T): Parser<T> => ({
+  parse: (raw) => (pattern.test(raw) ? convert(raw) : undefined),
+  expected,
+});
+
+const nonEmpty = matching(/^[\s\S]+$/, 'must not be empty', String);
+const wholeDays = matching(/^[1-9]\d{0,4}$/, 'must be a whole number of days', Number);
+const dayList = matching(
+  /^[1-9]\d{0,3}(,[1-9]\d{0,3})*$/,
+  'must be comma-separated days, e.g. 14,7,1',
+  (s): readonly number[] => s.split(',').map(Number),
 );
-const dayList = z.pipe(
-  z.string().check(z.regex(/^[1-9]\d{0,3}(,[1-9]\d{0,3})*$/, 'must be comma-separated days, e.g. 14,7,1')),
-  z.transform((s): readonly number[] => s.split(',').map(Number)),
-);
-const flag = z.pipe(
-  z.enum(['true', 'false']),
-  z.transform((s) => s === 'true'),
-);
+const flag = matching(/^(true|false)$/, 'must be true or false', (s) => s === 'true');
 // "any" rather than an absent variable: absence always means a writer forgot it.
-const apiEnvironment = z.pipe(
-  z.enum([...ENVIRONMENTS, 'any']),
-  z.transform((s): Environment | null => (s === 'any' ? null : s)),
-);
-const routeScopes = z.pipe(
-  z.string(),
-  z.transform((s, ctx): RouteScopeMap => {
-    try {
-      const value: unknown = JSON.parse(s);
-      if (
-        typeof value === 'object' &&
-        value !== null &&
-        !Array.isArray(value) &&
-        Object.values(value).every((v) => typeof v === 'string')
-      ) {
-        return value as RouteScopeMap;
-      }
-    } catch {
-      // reported below
-    }
-    ctx.issues.push({
-      code: 'custom',
-      message: 'must be a JSON object of "METHOD /path": "scope"',
-      input: s,
-    });
-    return z.NEVER;
-  }),
-);
-
-const seconds = z.pipe(
-  z.string().check(z.regex(/^(0|[1-9]\d{0,3})$/, 'must be a whole number of seconds')),
-  z.transform(Number),
-);
-const accountId = z.string().check(z.regex(/^\d{12}$/, 'must be a 12-digit AWS account id'));
-/** JSON text validated by `schema` (the same schema the deploy configuration was validated with). */
-function jsonOf<T>(schema: z.ZodMiniType<T>, what: string) {
-  return z.pipe(
-    z.string(),
-    z.transform((s, ctx): T => {
-      let value: unknown;
-      try {
-        value = JSON.parse(s);
-      } catch {
-        value = undefined;
-      }
-      const parsed = schema.safeParse(value);
-      if (parsed.success) return parsed.data;
-      ctx.issues.push({ code: 'custom', message: `must be ${what}`, input: s });
-      return z.NEVER;
-    }),
-  );
-}
-const wholeNumber = z.pipe(
-  z.string().check(z.regex(/^(0|[1-9]\d{0,8})$/, 'must be a whole number')),
-  z.transform(Number),
-);
+const apiEnvironment: Parser<Environment | null> = {
+  parse: (raw) =>
+    raw === 'any'
+      ? null
+      : (ENVIRONMENTS as readonly string[]).includes(raw)
+        ? (raw as Environment)
+        : undefined,
+  expected: `must be one of ${[...ENVIRONMENTS, 'any'].join(', ')}`,
+};
+const jsonValue = (raw: string): unknown => {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+};
+const routeScopes: Parser<RouteScopeMap> = {
+  parse: (raw) => {
+    const value = jsonValue(raw);
+    return typeof value === 'object' &&
+      value !== null &&
+      !Array.isArray(value) &&
+      Object.values(value).every((v) => typeof v === 'string')
+      ? (value as RouteScopeMap)
+      : undefined;
+  },
+  expected: 'must be a JSON object of "METHOD /path": "scope"',
+};
+const seconds = matching(/^(0|[1-9]\d{0,3})$/, 'must be a whole number of seconds', Number);
+const accountId = matching(/^\d{12}$/, 'must be a 12-digit AWS account id', String);
+/**
+ * A JSON array whose items pass `item`. Only the shape: the deploy configuration's schema
+ * (`lib/policy-schema.ts`) validated the content at synth, and the management functions, which read
+ * these, check it again with that schema (`functions/shared/deploy-policy.ts`), so the other
+ * functions do not bundle it.
+ */
+const jsonArrayOf = <T>(item: (v: unknown) => boolean, expected: string): Parser<readonly T[]> => ({
+  parse: (raw) => {
+    const value = jsonValue(raw);
+    return Array.isArray(value) && value.every(item) ? (value as T[]) : undefined;
+  },
+  expected,
+});
+const wholeNumber = matching(/^(0|[1-9]\d{0,8})$/, 'must be a whole number', Number);
 /** `"<a>,<b>,..."`: exactly `names.length` whole numbers, read into an object with those names. */
 const numbers = <K extends string>(names: readonly K[]) =>
-  z.pipe(
-    z
-      .string()
-      .check(
-        z.regex(
-          new RegExp(`^(0|[1-9]\\d{0,8})(,(0|[1-9]\\d{0,8})){${names.length - 1}}$`),
-          `must be ${names.length} comma-separated whole numbers: ${names.join(',')}`,
-        ),
-      ),
-    z.transform((s): Record<K, number> => {
+  matching(
+    new RegExp(`^(0|[1-9]\\d{0,8})(,(0|[1-9]\\d{0,8})){${names.length - 1}}$`),
+    `must be ${names.length} comma-separated whole numbers: ${names.join(',')}`,
+    (s): Record<K, number> => {
       const values = s.split(',').map(Number);
       return Object.fromEntries(names.map((n, i) => [n, values[i] ?? 0])) as Record<K, number>;
-    }),
+    },
   );
 const COOL_DOWN_FIELDS = ['invalidTokens', 'windowSeconds', 'coolDownSeconds'] as const;
 const SUSPICION_FIELDS = ['distinctIps', 'windowMinutes'] as const;
@@ -160,12 +152,18 @@ export const SETTINGS: { readonly [K in Setting]: Variable<SettingValues[K]> } =
   apiCacheSeconds: variable('LATCHKEY_API_CACHE_SECONDS', seconds, String),
   superAdmins: variable(
     'LATCHKEY_SUPER_ADMINS',
-    jsonOf<readonly string[]>(superAdminsSchema, 'a JSON array of IAM principal ARNs or patterns'),
+    jsonArrayOf<string>(
+      (v) => typeof v === 'string',
+      'must be a JSON array of IAM principal ARNs or patterns',
+    ),
     (list) => JSON.stringify(list),
   ),
   policyRules: variable(
     'LATCHKEY_POLICY_RULES',
-    jsonOf<readonly PolicyRule[]>(policyRulesSchema, 'a JSON array of policy rules (docs/tenancy.md)'),
+    jsonArrayOf<PolicyRule>(
+      (v) => typeof v === 'object' && v !== null && !Array.isArray(v),
+      'must be a JSON array of policy rules (docs/tenancy.md)',
+    ),
     (rules) => JSON.stringify(rules),
   ),
   keyCacheSeconds: variable('LATCHKEY_KEY_CACHE_SECONDS', wholeNumber, String),

@@ -54,7 +54,7 @@ import {
 } from '../repositories/admin-repository';
 import { putAuditEntry } from '../repositories/audit-repository';
 import { getKey } from '../repositories/keys-repository';
-import { setting } from '../shared/config';
+import { deployPolicyRules } from '../shared/deploy-policy';
 import { logger } from '../shared/logger';
 
 export type Clock = () => Date;
@@ -129,7 +129,7 @@ export function callerBindings(caller: Actor): Promise<readonly Binding[]> {
 
 /** Deploy rules, then the organization's switched-on built-ins, then its own rules. */
 async function rulesFor(organizationId: string | undefined): Promise<SourcedRule[]> {
-  const deploy = setting('policyRules').map((r): SourcedRule => ({ ...r, source: 'deploy' }));
+  const deploy = deployPolicyRules().map((r): SourcedRule => ({ ...r, source: 'deploy' }));
   if (organizationId === undefined || organizationId === PLATFORM_FEED) return deploy;
   const policy = await getPolicy(organizationId);
   return [

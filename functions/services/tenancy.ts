@@ -35,7 +35,7 @@ import {
 } from '../domain/tenancy';
 import * as admin from '../repositories/admin-repository';
 import { WriteConflict } from '../repositories/admin-repository';
-import { setting } from '../shared/config';
+import { configuredSuperAdmins, deployPolicyRules } from '../shared/deploy-policy';
 import { decodeNextToken, encodeNextToken } from '../shared/pagination';
 import { type AccessDecision, authorize, type Clock, callerBindings, requireBound } from './access-control';
 
@@ -387,7 +387,7 @@ function policyView(p: OrganizationPolicy): PolicyView {
       rotation_history: LOCKED_BUILT_INS.rotation_history,
     },
     rules: [...p.rules],
-    deploy_rules: [...setting('policyRules')],
+    deploy_rules: [...deployPolicyRules()],
     version: p.version,
     updated_at: p.updated_at,
     updated_by: p.updated_by,
@@ -689,7 +689,7 @@ export async function seed(
     }
   }
   const bindings: BindingInput[] = [
-    ...setting('superAdmins').map((principal) => ({
+    ...configuredSuperAdmins().map((principal) => ({
       principal,
       role: 'super_admin' as const,
       root_allowed: true,

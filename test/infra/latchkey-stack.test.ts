@@ -593,7 +593,7 @@ describe('least privilege', () => {
           Match.objectLike({
             Effect: 'Allow',
             Action: 'dynamodb:GetItem',
-            Resource: getAtt(id.keys as string),
+            Resource: Match.arrayWith([getAtt(id.keys as string)]),
           }),
         ]),
       },

@@ -1,0 +1,45 @@
+/**
+ * The deploy-wide policy rules and super admins (docs/tenancy.md), checked with the schema the
+ * deploy configuration was validated with. The environment contract checks only their JSON shape
+ * (`lib/function-environment.ts`), so that only the functions that read them (the management
+ * functions) bundle this schema and zod, not the authorizer. A value the schema refuses fails the
+ * request naming the variable, as a malformed setting does.
+ */
+
+import { SETTINGS } from '../../lib/function-environment';
+import { policyRulesSchema, superAdminsSchema } from '../../lib/policy-schema';
+import type { PolicyRule } from '../domain/policy';
+import { setting } from './config';
+
+const checked = new WeakMap<object, unknown>();
+
+function check<T>(
+  value: object,
+  schema: { safeParse(v: unknown): { success: boolean; data?: unknown } },
+  name: string,
+  expected: string,
+): T {
+  if (checked.has(value)) return checked.get(value) as T;
+  const result = schema.safeParse(value);
+  if (!result.success) throw new Error(`Environment variable ${name} is invalid: ${expected}`);
+  checked.set(value, result.data);
+  return result.data as T;
+}
+
+export function deployPolicyRules(): readonly PolicyRule[] {
+  return check(
+    setting('policyRules'),
+    policyRulesSchema,
+    SETTINGS.policyRules.name,
+    SETTINGS.policyRules.parser.expected,
+  );
+}
+
+export function configuredSuperAdmins(): readonly string[] {
+  return check(
+    setting('superAdmins'),
+    superAdminsSchema,
+    SETTINGS.superAdmins.name,
+    SETTINGS.superAdmins.parser.expected,
+  );
+}
