@@ -9,8 +9,9 @@
  * - Readers (`functions/shared/config.ts`) parse each variable with the schema below, on first use,
  *   with no defaults of their own: a missing or malformed variable fails naming it.
  *
- * Pure data and plain parsers (no zod: every function bundles this file); no CDK import.
+ * Pure data and zod/mini (about 16 KB in each bundle, measured); no CDK import.
  */
+import * as z from 'zod/mini';
 import type { PolicyRule } from '../functions/domain/policy';
 import { ENVIRONMENTS, type Environment } from '../functions/domain/token';
 import { ACCESS_GRANTS } from './access-model';
@@ -50,9 +51,8 @@ export interface SettingValues {
 }
 
 /**
- * How a variable's text becomes its value: `undefined` for text it refuses. Plain functions rather
- * than zod: every function, the authorizer included, carries this file in its bundle, and the
- * authorizer's must stay close to the DynamoDB client's (docs/operations.md, Bundles).
+ * How a variable's text becomes its value: `undefined` for text it refuses. Each parser is a zod
+ * schema (zod/mini, the small tree-shaken build, since every function bundles this file).
  */
 interface Parser<T> {
   readonly parse: (raw: string) => T | undefined;
@@ -69,11 +69,37 @@ interface Variable<T> {
 const variable = <T>(name: string, parser: Parser<T>, format: (value: T) => string) =>
   ({ name, parser, format }) satisfies Variable<T>;
 
-/** Text matching `pattern`, turned into a value by `convert`. */
-const matching = <T>(pattern: RegExp, expected: string, convert: (s: string) => T): Parser<T> => ({
-  parse: (raw) => (pattern.test(raw) ? convert(raw) : undefined),
+const fromSchema = <T>(schema: z.ZodMiniType<T, string>, expected: string): Parser<T> => ({
+  parse: (raw) => {
+    const result = schema.safeParse(raw);
+    return result.success ? result.data : undefined;
+  },
   expected,
 });
+
+/** Text matching `pattern`, turned into a value by `convert`. */
+const matching = <T>(pattern: RegExp, expected: string, convert: (s: string) => T): Parser<T> =>
+  fromSchema(z.pipe(z.string().check(z.regex(pattern)), z.transform(convert)), expected);
+
+/** JSON text whose value passes `inner`. */
+const json = <T>(inner: z.ZodMiniType<T>, expected: string): Parser<T> =>
+  fromSchema(
+    z.pipe(
+      z.string(),
+      z.pipe(
+        z.transform((s: string, ctx): unknown => {
+          try {
+            return JSON.parse(s);
+          } catch {
+            ctx.issues.push({ code: 'custom', message: 'must be JSON', input: s });
+            return z.NEVER;
+          }
+        }),
+        inner,
+      ),
+    ),
+    expected,
+  );
 
 const nonEmpty = matching(/^[\s\S]+$/, 'must not be empty', String);
 const wholeDays = matching(/^[1-9]\d{0,4}$/, 'must be a whole number of days', Number);
@@ -84,49 +110,33 @@ const dayList = matching(
 );
 const flag = matching(/^(true|false)$/, 'must be true or false', (s) => s === 'true');
 // "any" rather than an absent variable: absence always means a writer forgot it.
-const apiEnvironment: Parser<Environment | null> = {
-  parse: (raw) =>
-    raw === 'any'
-      ? null
-      : (ENVIRONMENTS as readonly string[]).includes(raw)
-        ? (raw as Environment)
-        : undefined,
-  expected: `must be one of ${[...ENVIRONMENTS, 'any'].join(', ')}`,
-};
-const jsonValue = (raw: string): unknown => {
-  try {
-    return JSON.parse(raw);
-  } catch {
-    return undefined;
-  }
-};
-const routeScopes: Parser<RouteScopeMap> = {
-  parse: (raw) => {
-    const value = jsonValue(raw);
-    return typeof value === 'object' &&
-      value !== null &&
-      !Array.isArray(value) &&
-      Object.values(value).every((v) => typeof v === 'string')
-      ? (value as RouteScopeMap)
-      : undefined;
-  },
-  expected: 'must be a JSON object of "METHOD /path": "scope"',
-};
+const apiEnvironment = fromSchema(
+  z.pipe(
+    z.enum([...ENVIRONMENTS, 'any']),
+    z.transform((s): Environment | null => (s === 'any' ? null : s)),
+  ),
+  `must be one of ${[...ENVIRONMENTS, 'any'].join(', ')}`,
+);
+const routeScopes: Parser<RouteScopeMap> = json(
+  z.record(z.string(), z.string()),
+  'must be a JSON object of "METHOD /path": "scope"',
+);
 const seconds = matching(/^(0|[1-9]\d{0,3})$/, 'must be a whole number of seconds', Number);
 const accountId = matching(/^\d{12}$/, 'must be a 12-digit AWS account id', String);
-/**
- * A JSON array whose items pass `item`. Only the shape: the deploy configuration's schema
- * (`lib/policy-schema.ts`) validated the content at synth, and the management functions, which read
- * these, check it again with that schema (`functions/shared/deploy-policy.ts`), so the other
- * functions do not bundle it.
+/*
+ * Deploy-wide super admins and policy rules: only their shape here. The deploy configuration's
+ * schema (`lib/policy-schema.ts`) validated their content at synth, and the management functions,
+ * which read them, check it again with that schema (`functions/shared/deploy-policy.ts`), so the
+ * other functions do not bundle it.
  */
-const jsonArrayOf = <T>(item: (v: unknown) => boolean, expected: string): Parser<readonly T[]> => ({
-  parse: (raw) => {
-    const value = jsonValue(raw);
-    return Array.isArray(value) && value.every(item) ? (value as T[]) : undefined;
-  },
-  expected,
-});
+const superAdmins: Parser<readonly string[]> = json(
+  z.array(z.string()),
+  'must be a JSON array of IAM principal ARNs or patterns',
+);
+const policyRules = json(
+  z.array(z.record(z.string(), z.unknown())),
+  'must be a JSON array of policy rules (docs/tenancy.md)',
+) as unknown as Parser<readonly PolicyRule[]>;
 const wholeNumber = matching(/^(0|[1-9]\d{0,8})$/, 'must be a whole number', Number);
 /** `"<a>,<b>,..."`: exactly `names.length` whole numbers, read into an object with those names. */
 const numbers = <K extends string>(names: readonly K[]) =>
@@ -150,22 +160,8 @@ export const SETTINGS: { readonly [K in Setting]: Variable<SettingValues[K]> } =
   routeScopes: variable('LATCHKEY_ROUTE_SCOPES', routeScopes, (m) => JSON.stringify(m)),
   accountId: variable('LATCHKEY_ACCOUNT_ID', accountId, String),
   apiCacheSeconds: variable('LATCHKEY_API_CACHE_SECONDS', seconds, String),
-  superAdmins: variable(
-    'LATCHKEY_SUPER_ADMINS',
-    jsonArrayOf<string>(
-      (v) => typeof v === 'string',
-      'must be a JSON array of IAM principal ARNs or patterns',
-    ),
-    (list) => JSON.stringify(list),
-  ),
-  policyRules: variable(
-    'LATCHKEY_POLICY_RULES',
-    jsonArrayOf<PolicyRule>(
-      (v) => typeof v === 'object' && v !== null && !Array.isArray(v),
-      'must be a JSON array of policy rules (docs/tenancy.md)',
-    ),
-    (rules) => JSON.stringify(rules),
-  ),
+  superAdmins: variable('LATCHKEY_SUPER_ADMINS', superAdmins, (list) => JSON.stringify(list)),
+  policyRules: variable('LATCHKEY_POLICY_RULES', policyRules, (rules) => JSON.stringify(rules)),
   keyCacheSeconds: variable('LATCHKEY_KEY_CACHE_SECONDS', wholeNumber, String),
   sourceIpCoolDown: variable('LATCHKEY_IP_COOL_DOWN', numbers(COOL_DOWN_FIELDS), (c) =>
     COOL_DOWN_FIELDS.map((f) => c[f]).join(','),

@@ -34,11 +34,18 @@ async function inputsOf(entry: string): Promise<string[]> {
 
 const carries = (inputs: string[], what: string) => inputs.some((i) => i.includes(what));
 
-it('the authorizer carries the DynamoDB client, and no X-Ray SDK, Powertools, zod or ipaddr.js', async () => {
+it('the authorizer carries the DynamoDB client and zod/mini (its settings), and no X-Ray SDK, Powertools, full zod or ipaddr.js', async () => {
   const inputs = await inputsOf(functions.authorizer.entry);
   expect(carries(inputs, '@aws-sdk/client-dynamodb/')).toBe(true);
   // The scope catalog does come along: it is the built-in registration the authorizer decides by.
-  for (const left of ['aws-xray-sdk-core/', '@aws-lambda-powertools/', 'node_modules/zod/', 'ipaddr.js/']) {
+  // Settings are parsed by the one environment schema (lib/function-environment.ts), in zod/mini.
+  expect(carries(inputs, 'node_modules/zod/v4/mini/')).toBe(true);
+  for (const left of [
+    'aws-xray-sdk-core/',
+    '@aws-lambda-powertools/',
+    'node_modules/zod/v4/classic/',
+    'ipaddr.js/',
+  ]) {
     expect([left, carries(inputs, left)]).toEqual([left, false]);
   }
   // The ES module builds, not the CommonJS ones (mainFields).
