@@ -97,6 +97,16 @@ async function queryAll(pk: string, skPrefix: string): Promise<Item[]> {
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
+/** A new admin item: the transaction fails on it (`exists`) if an item with its key is there. */
+const putNew = (item: Item): TransactItem => ({
+  Put: {
+    TableName: tableName('admin'),
+    Item: item,
+    ConditionExpression: 'attribute_not_exists(#pk)',
+    ExpressionAttributeNames: { '#pk': PK },
+  },
+});
+
 const auditPut = (entry: AuditEntry): TransactItem => ({
   Put: {
     TableName: tableName('audit'),
@@ -173,27 +183,13 @@ export async function createOrganization(
 ): Promise<void> {
   await transact(
     [
-      {
-        Put: {
-          TableName: tableName('admin'),
-          Item: { [PK]: ORGS, [SK]: org.organization_id, kind: 'organization', ...org },
-          ConditionExpression: 'attribute_not_exists(#pk)',
-          ExpressionAttributeNames: { '#pk': PK },
-        },
-      },
-      {
-        Put: {
-          TableName: tableName('admin'),
-          Item: {
-            [PK]: orgPartition(workspace.organization_id),
-            [SK]: workspaceSort(workspace.workspace_id),
-            kind: 'workspace',
-            ...workspace,
-          },
-          ConditionExpression: 'attribute_not_exists(#pk)',
-          ExpressionAttributeNames: { '#pk': PK },
-        },
-      },
+      putNew({ [PK]: ORGS, [SK]: org.organization_id, kind: 'organization', ...org }),
+      putNew({
+        [PK]: orgPartition(workspace.organization_id),
+        [SK]: workspaceSort(workspace.workspace_id),
+        kind: 'workspace',
+        ...workspace,
+      }),
     ],
     ['exists', 'exists'],
     entries,
@@ -262,19 +258,12 @@ export async function createWorkspace(workspace: Workspace, entries: readonly Au
           ExpressionAttributeValues: { ':active': 'active' },
         },
       },
-      {
-        Put: {
-          TableName: tableName('admin'),
-          Item: {
-            [PK]: orgPartition(workspace.organization_id),
-            [SK]: workspaceSort(workspace.workspace_id),
-            kind: 'workspace',
-            ...workspace,
-          },
-          ConditionExpression: 'attribute_not_exists(#pk)',
-          ExpressionAttributeNames: { '#pk': PK },
-        },
-      },
+      putNew({
+        [PK]: orgPartition(workspace.organization_id),
+        [SK]: workspaceSort(workspace.workspace_id),
+        kind: 'workspace',
+        ...workspace,
+      }),
     ],
     ['missing', 'exists'],
     entries,
