@@ -155,3 +155,135 @@ it('creates a key and shows its token once: never stored, gone after a reload', 
   expect(await page.content()).not.toContain(token);
   await context.close();
 });
+
+it('filters the registry by what the API filters on', async () => {
+  const api = admin();
+  await api.request('POST', '/v1/api-keys', {
+    body: {
+      name: 'filter staging key',
+      scopes: ['metrics:read'],
+      environment: 'staging',
+      organization_id: 'acme',
+    },
+  });
+  await api.request('POST', '/v1/api-keys', {
+    body: { name: 'filter development key', scopes: ['metrics:read'], organization_id: 'acme' },
+  });
+  const { context, page } = await h.open('super-admin');
+  await inAcme(page, 'Keys');
+  await rowOf(page, 'filter development key').waitFor();
+  await page.getByLabel('Environment').selectOption('staging');
+  await rowOf(page, 'filter development key').waitFor({ state: 'detached' });
+  const names = await page.locator('table.registry tbody tr th').allTextContents();
+  const expected = await api.request<{ items: ApiKey[] }>('GET', '/v1/api-keys', {
+    query: { organization_id: 'acme', environment: 'staging', limit: 20 },
+  });
+  expect(names.map((n) => n.replace(/staging$/, '').trim())).toEqual(expected.items.map((k) => k.name));
+  expect(names.join()).toContain('filter staging key');
+  await page.getByLabel('Scope').selectOption('agents:read');
+  await page.getByText('No keys match.').waitFor();
+  await screenshot(page, 'registry-filtered');
+  await expectAccessible(page);
+  await context.close();
+});
+
+it('rotates a key with a grace period, then revokes it after confirmation', async () => {
+  const api = admin();
+  const created = await api.request<IssuedKey>('POST', '/v1/api-keys', {
+    body: { name: 'rotate me', scopes: ['agents:read'], organization_id: 'acme' },
+  });
+  const { context, page } = await h.open('super-admin');
+  await inAcme(page, 'Keys');
+  await page.getByRole('button', { name: 'Rotate rotate me' }).click();
+  const rotate = page.getByRole('dialog', { name: 'Rotate rotate me' });
+  await rotate.getByLabel('Grace period for the current secret').selectOption('3600');
+  await expectAccessible(page);
+  await rotate.getByRole('button', { name: 'Rotate key' }).click();
+  const panel = page.getByRole('dialog', { name: /Key rotated/ });
+  const token = await panel.locator('[data-secret=token]').inputValue();
+  expect(token).not.toBe(created.key);
+  expect(token).toContain(created.id);
+  await screenshot(page, 'rotate');
+  const rotated = await api.request<ApiKey>('GET', `/v1/api-keys/${created.id}`);
+  expect(rotated.rotated_at).not.toBeNull();
+  const grace =
+    new Date(rotated.previous_key_expires_at ?? 0).getTime() - new Date(rotated.rotated_at ?? 0).getTime();
+  expect(grace).toBe(3600_000);
+  await panel.getByRole('button', { name: 'I have copied it' }).click();
+
+  await page.getByRole('button', { name: 'Revoke rotate me' }).click();
+  const confirm = page.getByRole('dialog', { name: 'Revoke rotate me' });
+  await expectAccessible(page);
+  await confirm.getByRole('button', { name: 'Revoke key' }).click();
+  await rowOf(page, 'rotate me').locator('.badge-revoked').waitFor();
+  expect((await api.request<ApiKey>('GET', `/v1/api-keys/${created.id}`)).status).toBe('revoked');
+  await screenshot(page, 'revoke');
+  await context.close();
+});
+
+it('disables and enables a key from its details', async () => {
+  const api = admin();
+  const created = await api.request<IssuedKey>('POST', '/v1/api-keys', {
+    body: { name: 'switch me', scopes: ['agents:read'], organization_id: 'acme' },
+  });
+  const { context, page } = await h.open('super-admin');
+  await inAcme(page, 'Keys');
+  await page.getByRole('button', { name: 'Details of switch me' }).click();
+  const details = page.getByRole('dialog', { name: 'Key switch me' });
+  await details.getByText('admin.api_key_created').waitFor();
+  await expectAccessible(page);
+  await details.getByRole('button', { name: 'Disable key' }).click();
+  await rowOf(page, 'switch me').locator('.badge-disabled').waitFor();
+  expect((await api.request<ApiKey>('GET', `/v1/api-keys/${created.id}`)).status).toBe('disabled');
+  await page.getByRole('button', { name: 'Details of switch me' }).click();
+  await page
+    .getByRole('dialog', { name: 'Key switch me' })
+    .getByRole('button', { name: 'Enable key' })
+    .click();
+  await rowOf(page, 'switch me').locator('.badge-active').waitFor();
+  expect((await api.request<ApiKey>('GET', `/v1/api-keys/${created.id}`)).status).toBe('active');
+  await context.close();
+});
+
+it('offers root mode to the super admin and not to the org owner', async () => {
+  const owner = await h.open('org-owner');
+  await owner.page.locator('.card-value').first().waitFor();
+  expect(await owner.page.getByRole('button', { name: 'Enter root mode' }).count()).toBe(0);
+  expect(await owner.page.getByLabel('Organization').inputValue()).toBe('acme');
+  await screenshot(owner.page, 'root-mode-org-owner');
+  await expectAccessible(owner.page);
+  await owner.context.close();
+
+  const { context, page } = await h.open('super-admin');
+  await page.getByRole('button', { name: 'Enter root mode' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Enter root mode' });
+  await dialog.getByLabel('Reason').fill('rotate the billing system key');
+  await expectAccessible(page);
+  await dialog.getByRole('button', { name: 'Enter root mode' }).click();
+  await page.locator('.badge-root', { hasText: 'Root mode' }).waitFor();
+  const state = await admin().request<{ open: boolean }>('GET', '/v1/root-mode');
+  expect(state.open).toBe(true);
+  await screenshot(page, 'root-mode-super-admin');
+  await page.getByRole('button', { name: 'Leave root mode' }).click();
+  await page.getByRole('button', { name: 'Enter root mode' }).waitFor();
+  expect((await admin().request<{ open: boolean }>('GET', '/v1/root-mode')).open).toBe(false);
+  await context.close();
+});
+
+it('says the module is switched off when the organization’s api_keys_enabled is false', async () => {
+  const api = admin();
+  await api.request('POST', '/v1/organizations', {
+    body: { organization_id: 'switched-off', name: 'Switched Off' },
+  });
+  await api.request('PATCH', '/v1/organizations/switched-off', { body: { api_keys_enabled: false } });
+  const org = await api.request<Organization>('GET', '/v1/organizations/switched-off');
+  expect(org.api_keys_enabled).toBe(false);
+  const { context, page } = await h.open('super-admin', '#/keys');
+  await page.getByLabel('Organization').selectOption('switched-off');
+  await page.getByRole('heading', { name: /API keys are switched off/ }).waitFor();
+  expect(await page.getByRole('button', { name: 'Create key' }).count()).toBe(0);
+  expect(await page.getByRole('button', { name: /Rotate|Revoke/ }).count()).toBe(0);
+  await screenshot(page, 'module-disabled');
+  await expectAccessible(page);
+  await context.close();
+});
