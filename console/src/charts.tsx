@@ -38,11 +38,12 @@ export function Chart({ title, labels, series, kind, labelHeading, empty }: Char
       {
         width: Math.max(280, el.clientWidth || 560),
         height: 220,
-        legend: { show: series.length > 1 },
+        legend: { show: series.length > 1, live: false },
         cursor: { show: false },
         scales: { x: { time: false, range: [-0.5, Math.max(0.5, labels.length - 0.5)] } },
         axes: [
           {
+            splits: () => xs,
             values: (_u, ticks) => ticks.map((t) => (Number.isInteger(t) ? (labels[t] ?? '') : '')),
             stroke: '#475569',
             grid: { show: false },

@@ -55,7 +55,15 @@ it('draws executions per key and the most used keys from real usage', async () =
   const demo = (token: string) =>
     send(h.stack.url, { path: '/demo/agents', headers: { authorization: `Bearer ${token}` } });
   for (let i = 0; i < CALLS; i++) expect((await demo(used.key)).status).toBe(200);
+  // Refusals: a wrong secret (401, counted registry-wide only: it names no key the caller proved)
+  // and a scope the key lacks (403, counted for the key's organization).
   expect((await demo(`${quiet.key.slice(0, -4)}xxxx`)).status).toBe(401);
+  const write = await send(h.stack.url, {
+    method: 'POST',
+    path: '/demo/agents',
+    headers: { authorization: `Bearer ${used.key}` },
+  });
+  expect(write.status).toBe(403);
   // The authorizer writes a minute's counts at the first request of a later minute
   // (docs/analytics.md): move this process's clock (the stack's) past the minute, then call once.
   fakeDateOnly(Date.now() + 61_000);
@@ -71,7 +79,7 @@ it('draws executions per key and the most used keys from real usage', async () =
   );
   const overview = await until(
     () => api.request<Overview>('GET', '/v1/api-keys/overview', { query: { organization_id: 'acme' } }),
-    (o) => o.most_used_keys.items.some((i) => i.key_id === used.id),
+    (o) => o.most_used_keys.items.some((i) => i.key_id === used.id) && o.denied_requests.total > 0,
     'the most used keys ranking the key',
   );
   const quietUsage = await api.request<Usage>('GET', `/v1/api-keys/${quiet.id}/usage`);
@@ -94,20 +102,29 @@ it('draws executions per key and the most used keys from real usage', async () =
   await context.close();
 });
 
-it('shows the failed authentications the overview counts', async () => {
+it('shows the refusals the overview counts, by reason', async () => {
   const overview = await admin().request<Overview>('GET', '/v1/api-keys/overview', {
     query: { organization_id: 'acme' },
   });
-  expect(overview.failed_authentications.by_reason.wrong_secret).toBeGreaterThan(0);
+  expect(overview.denied_requests.by_reason.scope_missing).toBe(1);
   const { context, page } = await h.open('super-admin');
   await inAcme(page, 'Analytics');
   const refusals = await chartTable(
     page,
     'Failed authentications and denied requests by reason (last 24 hours)',
   );
-  for (const [reason, count] of Object.entries(overview.failed_authentications.by_reason)) {
-    expect(refusals[reason]?.[0]).toBe(count);
+  const reasons = new Set([
+    ...Object.keys(overview.failed_authentications.by_reason),
+    ...Object.keys(overview.denied_requests.by_reason),
+  ]);
+  expect(Object.keys(refusals).sort()).toEqual([...reasons].sort());
+  for (const reason of reasons) {
+    expect(refusals[reason]).toEqual([
+      overview.failed_authentications.by_reason[reason] ?? 0,
+      overview.denied_requests.by_reason[reason] ?? 0,
+    ]);
   }
+  expect(refusals.scope_missing).toEqual([0, 1]);
   await context.close();
 });
 

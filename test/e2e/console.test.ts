@@ -287,3 +287,11 @@ it('says the module is switched off when the organization’s api_keys_enabled i
   await expectAccessible(page);
   await context.close();
 });
+
+it('has an accessibility check that can fail', async () => {
+  const { context, page } = await h.open('super-admin');
+  await page.locator('.card-value').first().waitFor();
+  await page.evaluate(() => document.querySelector('main')?.append(document.createElement('img')));
+  expect((await seriousViolations(page)).join()).toContain('image-alt');
+  await context.close();
+});
