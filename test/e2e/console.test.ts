@@ -290,6 +290,7 @@ it('says the module is switched off when the organization’s api_keys_enabled i
 
 it('has an accessibility check that can fail', async () => {
   const { context, page } = await h.open('super-admin');
+  await inAcme(page, 'Overview');
   await page.locator('.card-value').first().waitFor();
   await page.evaluate(() => document.querySelector('main')?.append(document.createElement('img')));
   expect((await seriousViolations(page)).join()).toContain('image-alt');
