@@ -4,8 +4,6 @@
  * credentials. Only fields the console shows are typed.
  */
 import { errorFromResponse, ManagementApi, ManagementApiError } from '../../sdk/management';
-import type { ConsoleSession } from './auth/session';
-import type { ConsoleConfig } from './config';
 
 export { errorFromResponse, ManagementApi, ManagementApiError };
 
@@ -178,14 +176,6 @@ export interface OrganizationPolicy {
   readonly updated_at: string | null;
   readonly updated_by: string | null;
   readonly policy_warnings?: readonly PolicyWarning[];
-}
-
-export function managementApi(config: ConsoleConfig, session: ConsoleSession): ManagementApi {
-  return new ManagementApi({
-    baseUrl: new URL(config.apiBaseUrl, location.href).toString(),
-    region: config.region,
-    credentials: () => session.credentials(),
-  });
 }
 
 /** A refusal in words an admin can act on: the API's message and each field it named. */

@@ -7,8 +7,7 @@ import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
 import {
   describeError,
-  type ManagementApi,
-  managementApi,
+  ManagementApi,
   type Organization,
   type Page,
   type RootModeState,
@@ -22,6 +21,15 @@ import { AnalyticsView } from './views/analytics';
 import { KeysView } from './views/keys';
 import { OverviewView } from './views/overview';
 import { PoliciesView } from './views/policies';
+
+/** The management API, signed with the session's credentials; `apiBaseUrl` may be relative. */
+function managementApi(config: ConsoleConfig, session: ConsoleSession): ManagementApi {
+  return new ManagementApi({
+    baseUrl: new URL(config.apiBaseUrl, location.href).toString(),
+    region: config.region,
+    credentials: () => session.credentials(),
+  });
+}
 
 /** What every view is given. */
 export interface ViewContext {
