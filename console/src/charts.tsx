@@ -33,7 +33,11 @@ export function Chart({ title, labels, series, kind, labelHeading, empty }: Char
     const el = holder.current;
     if (!el || labels.length === 0) return;
     const xs = labels.map((_, i) => i);
-    const bars = uPlot.paths.bars?.({ size: [0.6, 64] });
+    // Side by side, never on top of each other: one series centred, two either side of the tick.
+    const barsOf = (i: number) =>
+      series.length === 1
+        ? uPlot.paths.bars?.({ size: [0.6, 64] })
+        : uPlot.paths.bars?.({ size: [0.3, 32], align: i === 0 ? -1 : 1 });
     const plot = new uPlot(
       {
         width: Math.max(280, el.clientWidth || 560),
@@ -48,18 +52,26 @@ export function Chart({ title, labels, series, kind, labelHeading, empty }: Char
             stroke: '#475569',
             grid: { show: false },
           },
-          { stroke: '#475569', grid: { stroke: '#e2e8f0' } },
+          // Counts: whole-number ticks only.
+          {
+            stroke: '#475569',
+            grid: { stroke: '#e2e8f0' },
+            incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 1e5, 1e6],
+          },
         ],
         series: [
           {},
-          ...series.map((s) => ({
-            label: s.label,
-            stroke: s.color,
-            fill: kind === 'bars' ? s.color : undefined,
-            width: kind === 'bars' ? 0 : 2,
-            ...(kind === 'bars' && bars ? { paths: bars } : {}),
-            points: { show: kind === 'lines' },
-          })),
+          ...series.map((s, i) => {
+            const bars = barsOf(i);
+            return {
+              label: s.label,
+              stroke: s.color,
+              fill: kind === 'bars' ? s.color : undefined,
+              width: kind === 'bars' ? 0 : 2,
+              ...(kind === 'bars' && bars ? { paths: bars } : {}),
+              points: { show: kind === 'lines' },
+            };
+          }),
         ],
       },
       [xs, ...series.map((s) => [...s.values])],
