@@ -1,0 +1,29 @@
+/**
+ * `latchkey`: the command-line client of the management API (docs/cli.md). Bundled by
+ * `scripts/build-cli.mjs` into `dist/cli/latchkey.js`, the package's `bin`.
+ */
+import { run } from './program';
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+run(process.argv.slice(2), {
+  io: {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+  },
+  env: process.env,
+  cwd: process.cwd(),
+  readStdin,
+}).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.stderr.write(`error: ${(e as Error).message}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+// The `latchkey` CLI as one file (docs/cli.md): esbuild bundles cli/latchkey.ts with every
+// dependency inside (commander, cli-table3, the AWS SDK's credential chain and CloudFormation
+// client), so the package keeps no runtime dependency. `npm run build` calls `buildCli()`;
+// `node scripts/build-cli.mjs [outfile]` builds it alone (the `prepare` script, the CLI tests).
+import { chmodSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+export const CLI_OUTFILE = 'dist/cli/latchkey.js';
+
+export async function buildCli(outfile = CLI_OUTFILE) {
+  await build({
+    entryPoints: ['cli/latchkey.ts'],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    banner: { js: '#!/usr/bin/env node' },
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+  chmodSync(outfile, 0o755);
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  await buildCli(process.argv[2]);
+}
