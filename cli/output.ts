@@ -28,7 +28,7 @@ export function cell(value: unknown): string {
 }
 
 // No colours: output is read in terminals, logs and pipes alike.
-const plain = () => ({ head: [] as string[], border: [] as string[] });
+const plain = () => ({ head: [] as string[], border: [] as string[], compact: true });
 
 export function renderTable(rows: readonly Record<string, unknown>[], columns: readonly Column[]): string {
   const table = new Table({ head: columns.map((c) => c.header), style: plain() });

@@ -4,16 +4,21 @@
 // client), so the package keeps no runtime dependency. `npm run build` calls `buildCli()`;
 // `node scripts/build-cli.mjs [outfile]` builds it alone (the `prepare` script, the CLI tests).
 import { chmodSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 export const CLI_OUTFILE = 'dist/cli/latchkey.js';
 
-export async function buildCli(outfile = CLI_OUTFILE) {
+/** The repository root: the build works from any directory. */
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+/** Builds the CLI to `outfile` (relative to the current directory). */
+export async function buildCli(outfile = join(root, CLI_OUTFILE)) {
   await build({
+    absWorkingDir: root,
     entryPoints: ['cli/latchkey.ts'],
-    outfile,
+    outfile: resolve(outfile),
     bundle: true,
     platform: 'node',
     format: 'cjs',
@@ -22,7 +27,7 @@ export async function buildCli(outfile = CLI_OUTFILE) {
     legalComments: 'none',
     logLevel: 'warning',
   });
-  chmodSync(outfile, 0o755);
+  chmodSync(resolve(outfile), 0o755);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

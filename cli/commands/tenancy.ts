@@ -141,7 +141,7 @@ function orgsCommand(kit: Kit): Command {
       .description('replace the policy (org owners, super admins)')
       .argument('<org>', 'organization id')
       .requiredOption('--file <file>', 'the policy as JSON (- for stdin): { built_in?, rules, version? }')
-      .option('--version <n>', 'fail with 409 unless the current version is this one', wholeNumber)
+      .option('--if-version <n>', 'refuse (409) unless the policy is still at this version', wholeNumber)
       .addHelpText(
         'after',
         `
@@ -151,7 +151,7 @@ Example (policy.json: {"rules":[{"id":"prod-expiry","effect":"warn","actions":["
     async (ctx, [org], o) => {
       const body = {
         ...(await readJsonObject(ctx.deps, o.file, '--file')),
-        ...defined({ version: o.version }),
+        ...defined({ version: o.ifVersion }),
       };
       printPolicy(
         ctx,
