@@ -609,6 +609,47 @@ describe('bindings and root mode', () => {
   });
 });
 
+describe('the README', () => {
+  it('its CLI block runs as written (npx latchkey is the bundle; --local is this test stack)', async () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const block = /```bash cli\n([\s\S]*?)```/.exec(readme)?.[1];
+    if (!block) throw new Error('README has no ```bash cli block');
+    const dir = mkdtempSync(join(work, 'readme-'));
+    // The only stand-in: `npx latchkey` runs the bundle built here, told this stack's port.
+    const prelude = 'npx() { shift; node "$BUNDLE" --endpoint "$STACK_URL" "$@"; }\n';
+    const result = await new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
+      const child = spawn('bash', ['-euo', 'pipefail', '-c', prelude + block], {
+        cwd: dir,
+        env: {
+          ...process.env,
+          BUNDLE: bundle,
+          STACK_URL: stack.url,
+          LATCHKEY_LOCAL_CREDENTIALS: credentialsFile,
+        },
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (c: Buffer) => {
+        stdout += c.toString('utf8');
+      });
+      child.stderr.on('data', (c: Buffer) => {
+        stderr += c.toString('utf8');
+      });
+      child.on('close', (code) => done({ code: code ?? -1, stdout, stderr }));
+    });
+    if (result.code !== 0)
+      throw new Error(`the README block failed (${result.code}):\n${result.stdout}\n${result.stderr}`);
+    const token = readFileSync(join(dir, 'ci.token'), 'utf8').trim();
+    expect(statSync(join(dir, 'ci.token')).mode & 0o777).toBe(0o600);
+    expect(result.stdout).not.toContain(token);
+    expect(result.stdout).toMatch(/│ ID\s+│ NAME\s+│ ENV\s+│ STATUS/);
+    expect(result.stdout).toMatch(/│ TIME\s+│ EVENT\s+│/);
+    expect(readFileSync(join(dir, 'registry.csv'), 'utf8')).toMatch(/^id,name,/);
+    expect(result.stderr).toMatch(/error: forbidden \(403\)/);
+    expect(result.stdout).toContain('refused: exit 1');
+  });
+});
+
 describe('tokens', () => {
   it('appear only on the stdout of the create or rotate that made them', () => {
     expect(tokens.length).toBeGreaterThanOrEqual(6);
