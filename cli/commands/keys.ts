@@ -1,6 +1,7 @@
 /** `latchkey keys …`: every `/v1/api-keys` route and `POST /v1/keys/verify` (docs/cli.md#keys). */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { type Command, Option } from 'commander';
+import { errorFromResponse } from '../../sdk/management';
 import {
   booleanWord,
   type Context,
@@ -215,30 +216,24 @@ function printOverview(ctx: Context, o: any): void {
 }
 
 async function exportKeys(ctx: Context, o: Options): Promise<void> {
-  const api = await ctx.api();
-  const query = { ...filterQuery(o), format: o.format, limit: o.limit };
   let text: string;
-  let count: number;
-  let next: string | null = null;
+  let next: string | null;
   if (o.format === 'json') {
     const page = await listPages(ctx, '/v1/api-keys/export', { ...filterQuery(o), format: 'json' }, o);
     text = `${JSON.stringify(page, null, 2)}\n`;
-    count = page.items.length;
     next = page.next_token;
   } else {
+    const api = await ctx.api();
     text = '';
-    count = 0;
     let token: string | undefined = o.nextToken;
     for (;;) {
-      const answer = await api.raw('GET', '/v1/api-keys/export', { query: { ...query, next_token: token } });
-      if (answer.status !== 200) {
-        const { errorFromResponse } = await import('../../sdk/management');
-        throw errorFromResponse(answer.status, answer.text, answer.headers);
-      }
-      // Each page starts with the header row: keep the first page's only.
+      const answer = await api.raw('GET', '/v1/api-keys/export', {
+        query: { ...filterQuery(o), format: 'csv', limit: o.limit, next_token: token },
+      });
+      if (answer.status !== 200) throw errorFromResponse(answer.status, answer.text, answer.headers);
+      // Every page starts with the header row: only the first page's is kept.
       const body = text === '' ? answer.text : answer.text.slice(answer.text.indexOf('\n') + 1);
-      text += body.endsWith('\n') || body === '' ? body : `${body}\n`;
-      count += Math.max(0, answer.text.split('\n').filter((l) => l !== '').length - 1);
+      text += body === '' || body.endsWith('\n') ? body : `${body}\n`;
       next = answer.headers.get('x-next-token');
       if (!o.all || !next) break;
       token = next;
@@ -246,9 +241,7 @@ async function exportKeys(ctx: Context, o: Options): Promise<void> {
   }
   if (o.output) {
     writeFileSync(userPath(ctx.deps, o.output), text);
-    ctx.out.note(
-      `Wrote ${o.format === 'json' ? count : 'the'} ${o.format === 'json' ? 'keys' : 'CSV rows'} to ${o.output}.`,
-    );
+    ctx.out.note(`Wrote the ${o.format === 'json' ? 'JSON' : 'CSV'} export to ${o.output}.`);
   } else {
     ctx.deps.io.stdout(text);
   }
@@ -556,7 +549,6 @@ Example:
     async (ctx, _args, o) => {
       let key: string | undefined;
       if (o.tokenFrom !== undefined) {
-        const { readFileSync } = await import('node:fs');
         key = (
           o.tokenFrom === '-'
             ? await ctx.deps.readStdin()
