@@ -79,7 +79,9 @@ export async function run(argv: readonly string[], deps: CliDeps): Promise<numbe
   } catch (e) {
     if (e instanceof CommanderError) {
       // Commander has printed the message or the help already.
-      return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? EXIT_OK : EXIT_USAGE;
+      // Help asked for (`--help`, `help <command>`) and `--version` are exit 0; help shown because
+      // no command was given, and every parse error, are usage errors.
+      return e.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
     }
     if (e instanceof ManagementApiError) {
       out.apiError(e);

@@ -226,6 +226,11 @@ it('--help and --version exit 0 without a request', async () => {
   expect(await h.run(['keys', 'rotate', '--help'])).toBe(0);
   expect(h.out().stdout).toContain('--grace <seconds>');
   expect(await h.run(['--version'])).toBe(0);
+  expect(h.out().stdout).toContain('0.1.0');
+  expect(await h.run(['help', 'keys'])).toBe(0);
+  expect(h.out().stdout).toContain('Usage: latchkey keys');
+  // Help shown because no command was given is a usage error.
+  expect(await h.run(['orgs', 'policy'])).toBe(2);
   expect(h.sent).toEqual([]);
 });
 

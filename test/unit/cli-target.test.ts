@@ -117,6 +117,15 @@ describe('the endpoint', () => {
     await expect(resolveTarget(options, deps(env))).rejects.toThrow(message);
   });
 
+  it('--stack without any region is a usage error saying where to give one', async () => {
+    const client = () => new CloudFormationClient({ region: 'eu-west-1', credentials: creds });
+    cfn.on(DescribeStacksCommand).rejects(new Error('Region is missing'));
+    const attempt = resolveTarget({ stack: 'LatchkeyStack' }, deps({}, { cloudFormation: client }));
+    await expect(attempt).rejects.toThrow(
+      new UsageError('no AWS region for --stack: give --region, set AWS_REGION or a profile region'),
+    );
+  });
+
   it('regionOfEndpoint reads execute-api host names only', () => {
     expect(regionOfEndpoint(API)).toBe('eu-west-1');
     expect(regionOfEndpoint('https://x.execute-api.cn-north-1.amazonaws.com.cn/prod')).toBe('cn-north-1');
