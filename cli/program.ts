@@ -29,7 +29,10 @@ export function buildProgram(deps: CliDeps, state: RunState): Command {
       'AWS region to sign for (default: from the endpoint, AWS_REGION or the profile)',
     )
     .option('--profile <name>', 'AWS profile of the default credential chain')
-    .option('--local', 'the local stack (npm start): http://127.0.0.1:3000/, signed as a local principal')
+    .option(
+      '--local',
+      'the local stack (npm start; its URL from .local/env.json, else http://127.0.0.1:3000/), signed as a local principal',
+    )
     .option(
       '--as <principal>',
       'with --local: the principal to act as, by name (default: the first, super-admin)',
@@ -96,7 +99,10 @@ export async function run(argv: readonly string[], deps: CliDeps): Promise<numbe
       out.failure(e.message);
       return EXIT_FAILED;
     }
-    out.failure(describe(e));
+    const refused = (e as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED';
+    out.failure(
+      `${describe(e)}${refused && argv.includes('--local') ? ': is the local stack running (npm start)?' : ''}`,
+    );
     return EXIT_FAILED;
   }
 }

@@ -68,13 +68,30 @@ function checkUrl(url: string, from: string): string {
   return parsed.toString();
 }
 
+const inCwd = (deps: TargetDeps, path: string) => (isAbsolute(path) ? path : join(deps.cwd, path));
+
+/** The local stack's data directory, as `npm start` chooses it (docs/local-stack.md). */
+const localDataDir = (deps: TargetDeps) => inCwd(deps, deps.env.LATCHKEY_LOCAL_DIR ?? '.local');
+
 /** The local credentials file: `--credentials-file`, `LATCHKEY_LOCAL_CREDENTIALS`, `<LATCHKEY_LOCAL_DIR or .local>/credentials.json`. */
 export function localCredentialsPath(options: TargetOptions, deps: TargetDeps): string {
-  const given =
-    options.credentialsFile ??
-    deps.env.LATCHKEY_LOCAL_CREDENTIALS ??
-    join(deps.env.LATCHKEY_LOCAL_DIR ?? '.local', 'credentials.json');
-  return isAbsolute(given) ? given : join(deps.cwd, given);
+  const given = options.credentialsFile ?? deps.env.LATCHKEY_LOCAL_CREDENTIALS;
+  return given === undefined ? join(localDataDir(deps), 'credentials.json') : inCwd(deps, given);
+}
+
+/**
+ * The running local stack's URL from its `env.json` (written while it runs, for `npm run invoke`),
+ * so `PORT=3001 npm start` needs no `--endpoint`; else the default port.
+ */
+export function localEndpoint(deps: TargetDeps): string {
+  try {
+    const url = (JSON.parse(readFileSync(join(localDataDir(deps), 'env.json'), 'utf8')) as { url?: unknown })
+      .url;
+    if (typeof url === 'string' && url !== '') return url;
+  } catch {
+    // No stack has written one: the default.
+  }
+  return LOCAL_ENDPOINT;
 }
 
 interface FilePrincipal {
@@ -166,7 +183,7 @@ export async function resolveTarget(options: TargetOptions, deps: TargetDeps): P
     const who = localPrincipal(options, deps);
     const keys = { accessKeyId: who.access_key_id, secretAccessKey: who.secret_access_key };
     return {
-      baseUrl: checkUrl(options.endpoint ?? LOCAL_ENDPOINT, '--endpoint'),
+      baseUrl: checkUrl(options.endpoint ?? localEndpoint(deps), '--endpoint'),
       region: options.region ?? LOCAL_REGION,
       credentials: async () => keys,
       signer: who.name,

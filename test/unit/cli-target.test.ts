@@ -158,6 +158,17 @@ describe('--local', () => {
     expect(await member.credentials()).toEqual({ accessKeyId: 'AKIAMEMBER', secretAccessKey: 's2' });
   });
 
+  it("the running local stack's env.json gives its URL (another PORT); --endpoint still wins", async () => {
+    writeFileSync(file(), JSON.stringify({ principals }));
+    const env = { LATCHKEY_LOCAL_DIR: dir };
+    expect((await resolveTarget({ local: true }, deps(env))).baseUrl).toBe('http://127.0.0.1:3000/');
+    writeFileSync(join(dir, 'env.json'), JSON.stringify({ url: 'http://127.0.0.1:3001', pid: 1, env: {} }));
+    expect((await resolveTarget({ local: true }, deps(env))).baseUrl).toBe('http://127.0.0.1:3001/');
+    expect((await resolveTarget({ local: true, endpoint: 'http://127.0.0.1:4000' }, deps(env))).baseUrl).toBe(
+      'http://127.0.0.1:4000/',
+    );
+  });
+
   it('LATCHKEY_ENDPOINT (the deployed API) is not used for --local', async () => {
     writeFileSync(file(), JSON.stringify({ principals }));
     const t = await resolveTarget(
