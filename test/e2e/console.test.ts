@@ -3,6 +3,7 @@
  * its CSP, acting as local principals, every figure checked against the management API itself.
  * Each check saves a screenshot (test-results/console/) and runs axe-core on the view.
  */
+import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import type { ApiKey, IssuedKey, Organization, Overview } from '../../console/src/api';
 import { CONSOLE_CSP } from '../../local/console';
@@ -184,6 +185,46 @@ it('filters the registry by what the API filters on', async () => {
   await page.getByText('No keys match.').waitFor();
   await screenshot(page, 'registry-filtered');
   await expectAccessible(page);
+  await context.close();
+});
+
+it('exports the filtered registry as the file the API gives, in CSV and JSON', async () => {
+  const api = admin();
+  await api.request('POST', '/v1/api-keys', {
+    body: {
+      name: 'export staging key',
+      scopes: ['metrics:read'],
+      environment: 'staging',
+      organization_id: 'acme',
+    },
+  });
+  const { context, page } = await h.open('super-admin');
+  await inAcme(page, 'Keys');
+  await rowOf(page, 'export staging key').waitFor();
+  await page.getByLabel('Environment').selectOption('staging');
+  const query = { organization_id: 'acme', environment: 'staging' };
+
+  const [csvDownload] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Export CSV' }).click(),
+  ]);
+  expect(csvDownload.suggestedFilename()).toBe('api-keys-acme.csv');
+  const csv = readFileSync(await csvDownload.path(), 'utf8');
+  const expectedCsv = await api.raw('GET', '/v1/api-keys/export', { query: { ...query, format: 'csv' } });
+  expect(csv).toBe(expectedCsv.text);
+  expect(csv).toContain('export staging key');
+
+  const [jsonDownload] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Export JSON' }).click(),
+  ]);
+  const exported = JSON.parse(readFileSync(await jsonDownload.path(), 'utf8')) as { items: ApiKey[] };
+  const expectedJson = await api.request<{ items: ApiKey[] }>('GET', '/v1/api-keys/export', {
+    query: { ...query, format: 'json' },
+  });
+  expect(exported.items).toEqual(expectedJson.items);
+  expect(exported.items.every((k) => k.environment === 'staging')).toBe(true);
+  await screenshot(page, 'registry-export');
   await context.close();
 });
 
