@@ -388,9 +388,17 @@ export class AdminConsole extends Construct {
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
         reason:
-          'cloudfront:CreateInvalidation and GetInvalidation, which CDK grants the deployment so a new console is ' +
-          'served at once; CloudFront supports no narrower resource in that grant.',
+          'CDK grants the deployment cloudfront:CreateInvalidation and GetInvalidation on "*" (so a new console is ' +
+          'served at once); a Deny on every other distribution in the same role narrows it to this one.',
       },
+    );
+    // BucketDeployment's own grant is on "*"; this role may invalidate only the console's distribution.
+    deployRole.addToPolicy(
+      new iam.PolicyStatement({
+        effect: iam.Effect.DENY,
+        actions: ['cloudfront:CreateInvalidation', 'cloudfront:GetInvalidation'],
+        notResources: [this.distribution.distributionArn],
+      }),
     );
     // The deployment's Lambda function is a stack-wide singleton, not a child of `deployment`.
     const handler = stack.node.children.find((c) => c.node.id.startsWith('Custom::CDKBucketDeployment'));
