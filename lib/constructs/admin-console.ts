@@ -71,6 +71,13 @@ export function consoleContentSecurityPolicy(endpoints: {
   ].join('; ');
 }
 
+let built: string | undefined;
+/** The repository's console, built once per process (a synth may create several stacks). */
+function builtConsole(): string {
+  built ??= buildConsole(mkdtempSync(join(tmpdir(), 'latchkey-console-'))).outdir;
+  return built;
+}
+
 /** A CloudFormation element's logical id, as cdk-nag names it in a finding. */
 function logicalId(element: unknown): string {
   const cfn = element as CfnElement;
@@ -92,7 +99,7 @@ export interface AdminConsoleProps {
   readonly domainPrefix?: string;
   /**
    * A built console to deploy (a directory with `index.html`, `app.js`, `styles.css`).
-   * @default the repository's console, built by `buildConsole()` into a temporary directory at synth
+   * @default the repository's console, built by `buildConsole()` into a temporary directory at synth (once per process)
    */
   readonly consoleDir?: string;
   /**
@@ -340,8 +347,7 @@ export class AdminConsole extends Construct {
     });
 
     // --- Contents ------------------------------------------------------------------------------
-    const consoleDir =
-      props.consoleDir ?? buildConsole(mkdtempSync(join(tmpdir(), 'latchkey-console-'))).outdir;
+    const consoleDir = props.consoleDir ?? builtConsole();
     const config: CognitoConfig & { readonly mode: 'cognito' } = {
       mode: 'cognito',
       region: Aws.REGION,
