@@ -121,18 +121,34 @@ function resourcePolicy(
   routes: readonly RouteDeclaration[],
   verifyAccounts: readonly string[],
   mfaExempt: readonly string[],
+  preflight: boolean,
 ): iam.PolicyDocument | undefined {
   const mfa = mfaResourcePolicy(routes, mfaExempt);
-  if (verifyAccounts.length === 0) return mfa;
+  if (verifyAccounts.length === 0 && !preflight) return mfa;
   const document = mfa ?? new iam.PolicyDocument();
-  document.addStatements(
-    new iam.PolicyStatement({
-      sid: 'ConsumerAccountsVerify',
-      principals: verifyAccounts.map((a) => new iam.AccountPrincipal(a)),
-      actions: ['execute-api:Invoke'],
-      resources: ['execute-api:/*/POST/v1/keys/verify'],
-    }),
-  );
+  if (verifyAccounts.length > 0) {
+    document.addStatements(
+      new iam.PolicyStatement({
+        sid: 'ConsumerAccountsVerify',
+        principals: verifyAccounts.map((a) => new iam.AccountPrincipal(a)),
+        actions: ['execute-api:Invoke'],
+        resources: ['execute-api:/*/POST/v1/keys/verify'],
+      }),
+    );
+  }
+  if (preflight) {
+    // With a resource policy, a method without authorization (the CORS preflights' mock OPTIONS)
+    // needs an explicit Allow, else API Gateway denies it implicitly. OPTIONS only: it reaches no
+    // function and says only which origin, methods and headers the console may use.
+    document.addStatements(
+      new iam.PolicyStatement({
+        sid: 'CorsPreflight',
+        principals: [new iam.AnyPrincipal()],
+        actions: ['execute-api:Invoke'],
+        resources: ['execute-api:/*/OPTIONS/v1/*'],
+      }),
+    );
+  }
   return document;
 }
 
@@ -155,7 +171,12 @@ export class ManagementApi extends Construct {
     const f = apigateway.AccessLogField;
 
     const routes = props.routes ?? declaredRoutes;
-    const policy = resourcePolicy(routes, props.verifyAccounts ?? [], props.mfaExemptPrincipals ?? []);
+    const policy = resourcePolicy(
+      routes,
+      props.verifyAccounts ?? [],
+      props.mfaExemptPrincipals ?? [],
+      props.corsOrigin !== undefined,
+    );
     this.api = new apigateway.RestApi(this, 'Api', {
       description: 'Latchkey: API key management (AWS_IAM) and key-protected demo routes',
       ...(policy ? { policy } : {}),

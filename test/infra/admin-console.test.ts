@@ -334,6 +334,24 @@ describe('the management API for the console', () => {
     }
   });
 
+  it('lets anyone reach the preflights (unauthorized methods need an Allow in a resource policy), nothing else', () => {
+    const allows = (resources[ids.api as string].Properties.Policy.Statement as Json[]).filter(
+      (s) => s.Effect === 'Allow',
+    );
+    expect(allows).toEqual([
+      {
+        Sid: 'CorsPreflight',
+        Effect: 'Allow',
+        Principal: { AWS: '*' },
+        Action: 'execute-api:Invoke',
+        Resource: 'execute-api:/*/OPTIONS/v1/*',
+      },
+    ]);
+    // The only methods without authorization are those preflights.
+    const open = [...methodsByRoute(template)].filter(([, m]) => m.AuthorizationType === 'NONE');
+    expect(open.every(([route]) => route.startsWith('OPTIONS /v1/'))).toBe(true);
+  });
+
   it('names the console origin on every answer API Gateway gives itself', () => {
     const responses = Object.values(template.findResources('AWS::ApiGateway::GatewayResponse')) as Json[];
     expect(responses.map((r) => r.Properties.ResponseType).sort()).toEqual([
@@ -394,6 +412,7 @@ describe('latchkey:console false', () => {
     ]);
     for (const r of gatewayResponses) expect(JSON.stringify(r)).not.toContain('Access-Control');
     const api = Object.values(off.findResources('AWS::ApiGateway::RestApi'))[0] as Json;
+    expect(api.Properties.Policy.Statement).toHaveLength(1);
     expect(api.Properties.Policy.Statement[0].Condition).toEqual({
       BoolIfExists: { 'aws:MultiFactorAuthPresent': 'false' },
     });
