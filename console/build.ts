@@ -1,6 +1,6 @@
 /**
  * Builds the admin console (docs/console.md): `console/src/main.tsx` bundled by esbuild into one
- * `app.js` beside `index.html` and `styles.css`, with no inline script and nothing loaded from
+ * `app.js` (and `app.css`, uPlot's stylesheet the code imports) beside `index.html` and `styles.css`, with no inline script and nothing loaded from
  * anywhere else at runtime (the CSP allows only `'self'`). The whole console's JavaScript must stay
  * within `CONSOLE_JS_BUDGET_BYTES` gzipped; the build reports the figure and fails above it.
  * Used by `npm run build:console`, by `npm start` (the local gateway serves the result at

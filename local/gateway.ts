@@ -28,6 +28,7 @@ import { type GatewayResponseDeclaration, renderGatewayResponse } from '../lib/g
 import { authorizerEvent, type GatewayRequest, methodArn, proxyEvent } from './api-events';
 import { runAuthorizer } from './authorize';
 import { type AwsService, dispatchAwsJson } from './aws-json';
+import type { ConsoleReply, ConsoleRequest } from './console';
 import type { LocalPrincipal } from './credentials';
 import type { AwsCaller } from './iam';
 import { LambdaTimeoutError, type LocalLambdas } from './lambda';
@@ -73,6 +74,8 @@ export interface GatewayOptions {
    */
   readonly gatewayResponses?: readonly GatewayResponseDeclaration[];
   readonly log?: (line: string) => void;
+  /** The admin console's files under `/console` (`console.ts`); undefined for any other path. */
+  readonly console?: (request: ConsoleRequest) => ConsoleReply | undefined;
 }
 
 /** Where registered APIs are served: `/apis/<name>/<the route's own path>`. */
@@ -350,6 +353,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       }
       throw error;
     }
+    const page = options.console?.({ method, path, host: req.headers.host, port });
+    if (page) return page;
     const received = { method, path, rawQuery, rawHeaders: req.rawHeaders, body };
     const target = req.headers['x-amz-target'];
     if (method === 'POST' && path === '/' && typeof target === 'string') {

@@ -15,6 +15,7 @@ import type { SeedInput } from '../functions/services/tenancy';
 import { type LatchkeyConfig, readLocalConfig } from '../lib/config';
 import { functions, seed, servedRoutes, type TableId, tables as tableDeclarations } from '../lib/declaration';
 import { LATCHKEY_GATEWAY_RESPONSES } from '../lib/gateway-responses';
+import { consoleResponder } from './console';
 import {
   generateCredentials,
   type LocalCredentials,
@@ -64,6 +65,8 @@ export interface LocalStackOptions {
   /** Background workers (stream poller, scheduler) started after the gateway, stopped before it. */
   readonly workers?: readonly WorkerFactory[];
   readonly quiet?: boolean;
+  /** Serve the admin console built into this directory at `/console/` (docs/console.md). */
+  readonly consoleDir?: string;
 }
 
 /** What a background worker is given: the same lambdas the gateway runs, and the stack's env. */
@@ -311,6 +314,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       localEndpoints: {
         health: () => health(endpoint, tables),
       },
+      ...(options.consoleDir
+        ? {
+            console: consoleResponder({
+              dir: options.consoleDir,
+              region: REGION,
+              principals: () => credentials,
+            }),
+          }
+        : {}),
       operatorEndpoints: {
         events: { service: 'events', answer: async () => ({ status: 200, body: eventBridge.events() }) },
       },

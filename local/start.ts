@@ -6,6 +6,7 @@
  * that npm's SIGTERM reaches tsx (which relays it here) rather than stopping at `sh`.
  */
 import { join, relative } from 'node:path';
+import { buildConsole, CONSOLE_OUTDIR } from '../console/build';
 import { type LocalPrincipal, loadOrCreateCredentials } from './credentials';
 import { assertJava } from './dynamodb';
 import { defaultDataDir, type LocalStack, startLocalStack } from './stack';
@@ -119,7 +120,10 @@ async function main(): Promise<void> {
   // Credentials are configuration, not data: kept even with --in-memory so the curl example stays valid.
   const credentialsFile = join(dataDir, 'credentials.json');
   const { created, ...credentials } = loadOrCreateCredentials(credentialsFile);
+  // Built at each start, so the served console is the checkout's (docs/console.md).
+  const built = buildConsole(CONSOLE_OUTDIR);
   stack = await startLocalStack({
+    consoleDir: built.outdir,
     port,
     dynamoPort,
     dataDir,
@@ -133,6 +137,9 @@ async function main(): Promise<void> {
   printCredentials(credentials.principals, credentialsFile, created, stack.url);
   console.log(
     `Gateway:  ${stack.url}  (health: ${stack.url}/_local/health, events: ${stack.url}/_local/events signed by the operator in ${shown(credentialsFile)})`,
+  );
+  console.log(
+    `Console:  ${stack.url}/console/  (act as any local principal; JavaScript ${(built.gzippedJsBytes / 1024).toFixed(1)} KB gzipped)`,
   );
   console.log(
     `DynamoDB: ${stack.dynamoEndpoint}${inMemory ? ' (in memory)' : ` (data in ${shown(dataDir)})`}`,

@@ -4,11 +4,13 @@
 // with their type declarations (tsconfig.build.json); then the client and the middleware are
 // rebundled by esbuild with their one dependency (@smithy/signature-v4) inside, so the package has
 // no runtime dependency at all: only its peers, aws-cdk-lib and constructs for `latchkey/constructs`.
+// The `latchkey` CLI is bundled the same way, to dist/cli/latchkey.js (the `bin`).
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
+import { buildCli } from './build-cli.mjs';
 
 const require = createRequire(import.meta.url);
 rmSync('dist', { recursive: true, force: true });
@@ -28,3 +30,6 @@ await build({
   external: ['@middy/core', 'aws-lambda'],
   logLevel: 'warning',
 });
+
+// The package's `bin`, one self-contained file (scripts/build-cli.mjs).
+await buildCli();

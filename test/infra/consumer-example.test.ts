@@ -6,7 +6,8 @@
  * synthesized, and its templates are checked: the shared authorizer attached by ARN to a REST API
  * and an HTTP API, in Latchkey's account and in another one, with no grant of their own; and the
  * Latchkey stack, told about the other account, lets API Gateway there invoke the authorizer.
- * The README's "protect your own API" code is the example's files, compared here.
+ * The README's "protect your own API" code is the example's files, compared here. The package's
+ * `bin`, the `latchkey` CLI, runs from the installed tarball (`npx latchkey --help`).
  */
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -92,6 +93,7 @@ describe('the package', () => {
         'dist/lib/constructs/index.d.ts',
         'dist/sdk/client.js',
         'dist/sdk/middleware.js',
+        'dist/cli/latchkey.js',
       ]),
     );
     expect(packed.filter((p) => p.endsWith('.ts') && !p.endsWith('.d.ts'))).toEqual([]);
@@ -104,6 +106,24 @@ describe('the package', () => {
       './middleware',
       './package.json',
     ]);
+    expect(manifest.bin).toEqual({ latchkey: 'dist/cli/latchkey.js' });
+  });
+
+  it('installs the latchkey CLI: `npx latchkey --help` works from the tarball, with no dependency', () => {
+    const help = spawnSync('npx', ['--offline', '--no-install', 'latchkey', '--help'], {
+      cwd: app,
+      encoding: 'utf8',
+    });
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('Usage: latchkey [options] [command]');
+    expect(help.stdout).toContain('keys');
+    // A usage error is exit 2 there too (the bundle carries commander).
+    const usage = spawnSync('npx', ['--offline', '--no-install', 'latchkey', 'keys', 'list', '--bogus'], {
+      cwd: app,
+      encoding: 'utf8',
+    });
+    expect(usage.status).toBe(2);
+    expect(usage.stderr).toContain("unknown option '--bogus'");
   });
 });
 

@@ -1,0 +1,2 @@
+// esbuild bundles CSS imports into app.css (console/build.ts).
+declare module '*.css';
