@@ -147,6 +147,24 @@ export const configSchema = z
         .regex(/^arn:aws[\w-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/, 'must be an SNS topic ARN')
         .nullable(),
     ).default(null),
+    /**
+     * Host the admin console on AWS (docs/console-on-aws.md): S3 + CloudFront, a Cognito user pool
+     * with MFA required and an identity pool mapping its groups to IAM roles; false deploys none of it.
+     */
+    console: fromText(z.boolean()).default(true),
+    /**
+     * The Cognito hosted UI's domain prefix (`https://<prefix>.auth.<region>.amazoncognito.com`),
+     * unique in the region; `null` derives one from the stack name and the account.
+     */
+    consoleDomainPrefix: fromText(
+      z
+        .string()
+        .regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'must be 1-63 lowercase letters, digits and hyphens')
+        .refine((p) => !/aws|amazon|cognito/.test(p), {
+          message: 'must not contain "aws", "amazon" or "cognito" (Cognito refuses them)',
+        })
+        .nullable(),
+    ).default(null),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -217,7 +235,12 @@ export function readLocalConfig(
  * The settings Latchkey's functions get from `config` and the account they run in (a CDK token on
  * AWS). The built-in registration is the demo routes, or no route at all when they are off.
  */
-export function functionSettings(config: LatchkeyConfig, accountId: string): SettingValues {
+export function functionSettings(
+  config: LatchkeyConfig,
+  accountId: string,
+  /** The hosted console's origin (a CDK token on AWS); `null` where there is none or it is same-origin. */
+  consoleOrigin: string | null = null,
+): SettingValues {
   return {
     auditRetentionDays: config.auditRetentionDays,
     expiryThresholdsDays: config.expiryThresholdsDays,
@@ -231,5 +254,6 @@ export function functionSettings(config: LatchkeyConfig, accountId: string): Set
     keyCacheSeconds: config.authorizerKeyCacheSeconds,
     sourceIpCoolDown: config.sourceIpCoolDown,
     suspiciousSourceIps: config.suspiciousSourceIps,
+    consoleOrigin,
   };
 }

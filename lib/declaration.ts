@@ -51,7 +51,8 @@ export type Setting =
   | 'policyRules'
   | 'keyCacheSeconds'
   | 'sourceIpCoolDown'
-  | 'suspiciousSourceIps';
+  | 'suspiciousSourceIps'
+  | 'consoleOrigin';
 
 export interface AttributeDeclaration {
   readonly name: string;
@@ -252,7 +253,8 @@ const management = (name: string, file: string, access: Access[]): FunctionDecla
   name,
   entry: `functions/handlers/management/${file}.ts`,
   access: [...new Set([...access, ...ACCESS_CHECK])],
-  settings: ['apiKeysEnabled', 'policyRules', 'auditRetentionDays'],
+  // consoleOrigin: the management kit answers the hosted console's origin with CORS headers.
+  settings: ['apiKeysEnabled', 'policyRules', 'auditRetentionDays', 'consoleOrigin'],
 });
 
 /** `fn` with more settings than `management` gives it. */
@@ -298,7 +300,7 @@ export const functions = {
     entry: 'functions/handlers/management/verify-key.ts',
     // And the access check's gate: every /v1 caller is a bound principal (docs/tenancy.md).
     access: [...new Set<Access>(['keys:get', 'apis:get', 'counters:write', 'audit:write', ...ACCESS_CHECK])],
-    settings: decisionSettings,
+    settings: [...decisionSettings, 'consoleOrigin'],
   },
   // Tenancy (docs/tenancy.md): one function per family of routes, each with the writes its family makes.
   organizations: management('Organizations', 'organizations', ['admin:write']),

@@ -48,6 +48,12 @@ export interface SettingValues {
   };
   /** When a key used from many source IPs raises `ApiKeySuspicious` (docs/audit-and-events.md). */
   readonly suspiciousSourceIps: { readonly distinctIps: number; readonly windowMinutes: number };
+  /**
+   * The hosted console's origin (`https://<host>`), which management responses name in
+   * `Access-Control-Allow-Origin` (docs/console-on-aws.md); `null`: no CORS headers (no hosted
+   * console, or the local stack, where the console is same-origin).
+   */
+  readonly consoleOrigin: string | null;
 }
 
 /**
@@ -148,6 +154,14 @@ const numbers = <K extends string>(names: readonly K[]) =>
       return Object.fromEntries(names.map((n, i) => [n, values[i] ?? 0])) as Record<K, number>;
     },
   );
+// "none" rather than an absent variable, as for apiEnvironment.
+const consoleOrigin = fromSchema(
+  z.pipe(
+    z.string().check(z.regex(/^(none|https:\/\/[A-Za-z0-9.-]+(:\d{1,5})?)$/)),
+    z.transform((s): string | null => (s === 'none' ? null : s)),
+  ),
+  'must be "none" or an https origin, e.g. https://d111111abcdef8.cloudfront.net',
+);
 const COOL_DOWN_FIELDS = ['invalidTokens', 'windowSeconds', 'coolDownSeconds'] as const;
 const SUSPICION_FIELDS = ['distinctIps', 'windowMinutes'] as const;
 
@@ -169,6 +183,7 @@ export const SETTINGS: { readonly [K in Setting]: Variable<SettingValues[K]> } =
   suspiciousSourceIps: variable('LATCHKEY_SUSPICIOUS_IPS', numbers(SUSPICION_FIELDS), (c) =>
     SUSPICION_FIELDS.map((f) => c[f]).join(','),
   ),
+  consoleOrigin: variable('LATCHKEY_CONSOLE_ORIGIN', consoleOrigin, (o) => o ?? 'none'),
 };
 
 /** Resource variables: where a function finds what its access touches. */

@@ -3,6 +3,7 @@ import {
   CfnCustomResource,
   CfnOutput,
   Duration,
+  Lazy,
   RemovalPolicy,
   Stack,
   type StackProps,
@@ -19,6 +20,7 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
 import { functionSettings, type LatchkeyConfig, readConfig } from './config';
 import { grantAccess } from './constructs/access';
+import { AdminConsole, CONSOLE_GROUPS, consoleRoleArnPattern } from './constructs/admin-console';
 import { AuditStream } from './constructs/audit-stream';
 import { LatchkeyFunction } from './constructs/latchkey-function';
 import { ManagementApi } from './constructs/management-api';
@@ -73,6 +75,8 @@ export class LatchkeyStack extends Stack {
   readonly functions: ReadonlyMap<string, LatchkeyFunction>;
   /** Runs the admin seed (`lib/declaration.ts` `seed`) on every deploy. */
   readonly adminSeed: CfnCustomResource;
+  /** The hosted admin console and its sign-in (docs/console-on-aws.md); absent with `latchkey:console: false`. */
+  readonly adminConsole?: AdminConsole;
 
   constructor(scope: Construct, id: string, props: LatchkeyStackProps = {}) {
     super(scope, id, { description: 'Latchkey: API keys for AWS-hosted APIs', ...props });
@@ -91,12 +95,23 @@ export class LatchkeyStack extends Stack {
     // (latchkey:eventBusName overrides it for a second stack in the same account and region).
     this.eventBus = new events.EventBus(this, 'EventBus', { eventBusName: config.eventBusName });
 
+    // The console's origin is its distribution's domain, which exists only after the API (its CSP
+    // names the API) and the API after the functions: a lazy value, resolved at synth.
+    let adminConsole: AdminConsole | undefined;
+    const consoleOrigin = config.console
+      ? Lazy.string({
+          produce: () => {
+            if (!adminConsole) throw new Error('The admin console was not built');
+            return adminConsole.origin;
+          },
+        })
+      : null;
     // Each function gets only the variables its declaration needs (lib/function-environment.ts).
     const sources: EnvironmentSources = {
       tables: this.tables.names,
       kmsKeyId: this.key.keyArn,
       eventBusName: this.eventBus.eventBusName,
-      settings: functionSettings(config, this.account),
+      settings: functionSettings(config, this.account, consoleOrigin),
     };
     const resources = { tables: this.tables.tables, metadataKey: this.key, eventBus: this.eventBus };
     const built = new Map<string, LatchkeyFunction>();
@@ -139,7 +154,19 @@ export class LatchkeyStack extends Stack {
       accessLogRetention: logRetention,
       cloudWatchRole: config.apiGatewayCloudWatchRole,
       ...(config.webAclArn ? { webAclArn: config.webAclArn } : {}),
+      ...(consoleOrigin
+        ? { corsOrigin: consoleOrigin, mfaExemptPrincipals: [consoleRoleArnPattern(this)] }
+        : {}),
     });
+    if (config.console) {
+      adminConsole = new AdminConsole(this, 'Console', {
+        api: this.api.api,
+        routes,
+        ...(config.consoleDomainPrefix ? { domainPrefix: config.consoleDomainPrefix } : {}),
+        logRetention,
+      });
+      this.adminConsole = adminConsole;
+    }
 
     this.auditStream = new AuditStream(this, 'AuditStream', {
       table: this.tables.tables[streamConsumer.table],
@@ -259,5 +286,24 @@ export class LatchkeyStack extends Stack {
     output('AuditTableName', audit.tableName, 'Append-only audit table');
     output('ApisTableName', apis.tableName, 'Registered APIs table');
     output('AdminTableName', admin.tableName, 'Organizations, workspaces, bindings, policies');
+    const hosted = this.adminConsole;
+    if (hosted) {
+      output('ConsoleUrl', `${hosted.origin}/`, 'The admin console (docs/console-on-aws.md)');
+      output(
+        'ConsoleUserPoolId',
+        hosted.userPool.userPoolId,
+        'Console admins: create them here, MFA required',
+      );
+      for (const group of CONSOLE_GROUPS) {
+        const role = hosted.roles.get(group.name);
+        if (!role) continue;
+        const id = group.name.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase());
+        output(
+          `Console${id}Principal`,
+          `arn:${this.partition}:sts::${this.account}:assumed-role/${role.roleName}/*`,
+          `Bind this principal pattern (e.g. as ${group.suggestedBinding}) for the ${group.name} group's sessions`,
+        );
+      }
+    }
   }
 }

@@ -135,6 +135,30 @@ export interface RouteOptions {
   readonly gate?: (actor: Actor, route: string) => Promise<void>;
 }
 
+/** Response headers the console reads cross-origin: the export's next page, a refusal's wait. */
+const EXPOSED_HEADERS = 'x-next-token,retry-after';
+
+/**
+ * `response` with the CORS headers that let the hosted console (served from another origin, see
+ * docs/console-on-aws.md) read it; unchanged when `origin` is null. The preflight is API Gateway's
+ * (`lib/constructs/management-api.ts`); these go on the actual answers, refusals included.
+ */
+export function withConsoleCors(
+  response: APIGatewayProxyResult,
+  origin: string | null,
+): APIGatewayProxyResult {
+  if (!origin) return response;
+  return {
+    ...response,
+    headers: {
+      ...response.headers,
+      'access-control-allow-origin': origin,
+      'access-control-expose-headers': EXPOSED_HEADERS,
+      vary: 'Origin',
+    },
+  };
+}
+
 const noQuery = z.object({}).strict();
 const emptyBody = z.undefined({ error: 'this route takes no request body' });
 
@@ -148,7 +172,12 @@ export function route<B = undefined, Q = Record<string, never>, P = Record<strin
   fn: (input: RouteInput<B, Q, P>) => Promise<APIGatewayProxyResult>,
   options: RouteOptions = {},
 ) {
+  // First in, so its `after` and `onError` run last: every answer, the error ones included, gets it.
+  const cors = (request: { response: APIGatewayProxyResult | undefined }) => {
+    if (request.response) request.response = withConsoleCors(request.response, setting('consoleOrigin'));
+  };
   return middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context>()
+    .use({ after: cors, onError: cors })
     .use(captureLambdaHandler(tracer, CAPTURE_HANDLER_OPTIONS))
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use({

@@ -9,6 +9,15 @@ import type { ThrottleConfig } from '../config';
 import { routes as declaredRoutes, type RouteDeclaration } from '../declaration';
 import { addLatchkeyGatewayResponses } from './protected-api';
 
+/** The headers a browser sends with a SigV4-signed JSON call (the hosted console's preflight allows them). */
+export const CONSOLE_CORS_ALLOW_HEADERS = [
+  'authorization',
+  'content-type',
+  'x-amz-date',
+  'x-amz-security-token',
+  'x-amz-content-sha256',
+] as const;
+
 export interface ManagementApiProps {
   /**
    * The routes to serve.
@@ -56,6 +65,20 @@ export interface ManagementApiProps {
    * @default - none
    */
   readonly webAclArn?: string;
+  /**
+   * The hosted console's origin (`https://<host>`, docs/console-on-aws.md): the `iam` routes answer
+   * its CORS preflight, and API Gateway's own refusals name it in `Access-Control-Allow-Origin` (the
+   * handlers' answers do it themselves, from their `consoleOrigin` setting).
+   * @default - no CORS: nothing answers a preflight
+   */
+  readonly corsOrigin?: string;
+  /**
+   * `aws:PrincipalArn` patterns exempt from the MFA condition of routes declared `mfa`: principals
+   * whose credentials only ever come from an MFA sign-in that IAM cannot see (the console's roles,
+   * whose sessions come from a Cognito user pool that requires MFA).
+   * @default - none
+   */
+  readonly mfaExemptPrincipals?: readonly string[];
 }
 
 /**
@@ -64,7 +87,10 @@ export interface ManagementApiProps {
  * identity policy allowing `execute-api:Invoke`, so the policy narrows access and never widens it
  * (an Allow for `*` here would let any account's principals in). `undefined` when no route needs MFA.
  */
-export function mfaResourcePolicy(routes: readonly RouteDeclaration[]): iam.PolicyDocument | undefined {
+export function mfaResourcePolicy(
+  routes: readonly RouteDeclaration[],
+  exempt: readonly string[] = [],
+): iam.PolicyDocument | undefined {
   const mfa = routes.filter((r) => r.mfa);
   if (mfa.length === 0) return undefined;
   return new iam.PolicyDocument({
@@ -75,8 +101,12 @@ export function mfaResourcePolicy(routes: readonly RouteDeclaration[]): iam.Poli
         principals: [new iam.AnyPrincipal()],
         actions: ['execute-api:Invoke'],
         resources: mfa.map((r) => `execute-api:/*/${r.method}${r.path.replace(/\{[^}]+\}/g, '*')}`),
-        // Absent (long-term access keys) counts as no MFA.
-        conditions: { BoolIfExists: { 'aws:MultiFactorAuthPresent': 'false' } },
+        // Absent (long-term access keys) counts as no MFA. Conditions are ANDed: an exempt
+        // principal is never denied here (identity-pool sessions never carry the MFA key).
+        conditions: {
+          BoolIfExists: { 'aws:MultiFactorAuthPresent': 'false' },
+          ...(exempt.length > 0 ? { ArnNotLike: { 'aws:PrincipalArn': [...exempt] } } : {}),
+        },
       }),
     ],
   });
@@ -90,18 +120,35 @@ export function mfaResourcePolicy(routes: readonly RouteDeclaration[]): iam.Poli
 function resourcePolicy(
   routes: readonly RouteDeclaration[],
   verifyAccounts: readonly string[],
+  mfaExempt: readonly string[],
+  preflight: boolean,
 ): iam.PolicyDocument | undefined {
-  const mfa = mfaResourcePolicy(routes);
-  if (verifyAccounts.length === 0) return mfa;
+  const mfa = mfaResourcePolicy(routes, mfaExempt);
+  if (verifyAccounts.length === 0 && !preflight) return mfa;
   const document = mfa ?? new iam.PolicyDocument();
-  document.addStatements(
-    new iam.PolicyStatement({
-      sid: 'ConsumerAccountsVerify',
-      principals: verifyAccounts.map((a) => new iam.AccountPrincipal(a)),
-      actions: ['execute-api:Invoke'],
-      resources: ['execute-api:/*/POST/v1/keys/verify'],
-    }),
-  );
+  if (verifyAccounts.length > 0) {
+    document.addStatements(
+      new iam.PolicyStatement({
+        sid: 'ConsumerAccountsVerify',
+        principals: verifyAccounts.map((a) => new iam.AccountPrincipal(a)),
+        actions: ['execute-api:Invoke'],
+        resources: ['execute-api:/*/POST/v1/keys/verify'],
+      }),
+    );
+  }
+  if (preflight) {
+    // With a resource policy, a method without authorization (the CORS preflights' mock OPTIONS)
+    // needs an explicit Allow, else API Gateway denies it implicitly. OPTIONS only: it reaches no
+    // function and says only which origin, methods and headers the console may use.
+    document.addStatements(
+      new iam.PolicyStatement({
+        sid: 'CorsPreflight',
+        principals: [new iam.AnyPrincipal()],
+        actions: ['execute-api:Invoke'],
+        resources: ['execute-api:/*/OPTIONS/v1/*'],
+      }),
+    );
+  }
   return document;
 }
 
@@ -124,7 +171,12 @@ export class ManagementApi extends Construct {
     const f = apigateway.AccessLogField;
 
     const routes = props.routes ?? declaredRoutes;
-    const policy = resourcePolicy(routes, props.verifyAccounts ?? []);
+    const policy = resourcePolicy(
+      routes,
+      props.verifyAccounts ?? [],
+      props.mfaExemptPrincipals ?? [],
+      props.corsOrigin !== undefined,
+    );
     this.api = new apigateway.RestApi(this, 'Api', {
       description: 'Latchkey: API key management (AWS_IAM) and key-protected demo routes',
       ...(policy ? { policy } : {}),
@@ -161,11 +213,15 @@ export class ManagementApi extends Construct {
         ),
       },
     });
-    addLatchkeyGatewayResponses(this.api);
+    addLatchkeyGatewayResponses(
+      this.api,
+      props.corsOrigin ? { 'Access-Control-Allow-Origin': props.corsOrigin, Vary: 'Origin' } : {},
+    );
 
     const authorizer = routes.some((r) => r.auth.type === 'latchkey')
       ? this.demoAuthorizer(props)
       : undefined;
+    const preflighted = new Set<apigateway.IResource>();
     for (const route of routes) {
       const handler = props.handlers[route.fn.name];
       if (!handler) throw new Error(`No handler for ${route.fn.name} (${route.method} ${route.path})`);
@@ -176,6 +232,10 @@ export class ManagementApi extends Construct {
         resource.addMethod(route.method, integration, {
           authorizationType: apigateway.AuthorizationType.IAM,
         });
+        if (props.corsOrigin && !preflighted.has(resource)) {
+          preflighted.add(resource);
+          this.corsPreflight(resource, props.corsOrigin);
+        }
       } else {
         resource.addMethod(route.method, integration, {
           authorizer,
@@ -215,6 +275,35 @@ export class ManagementApi extends Construct {
         reason:
           'The account-level API Gateway logging role must be able to create the execution log groups API Gateway ' +
           'names itself; AWS maintains this managed policy for exactly that role.',
+      },
+    );
+  }
+
+  /**
+   * The browser's preflight for `resource`: a mock answer naming the console's origin, the methods
+   * and the SigV4 headers. No authorization: a preflight carries no credentials, and it reveals
+   * nothing (the same answer for every path).
+   */
+  private corsPreflight(resource: apigateway.IResource, origin: string): void {
+    const method = resource.addCorsPreflight({
+      allowOrigins: [origin],
+      allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      allowHeaders: [...CONSOLE_CORS_ALLOW_HEADERS],
+      exposeHeaders: ['x-next-token', 'retry-after'],
+      maxAge: Duration.hours(1),
+    });
+    Validations.of(method).acknowledge(
+      {
+        id: 'AwsSolutions-APIG4',
+        reason:
+          'A CORS preflight (OPTIONS) carries no credentials by the Fetch standard; this mock answer only names the ' +
+          "console's origin, methods and headers, the same for every path, and reaches no function.",
+      },
+      {
+        id: 'AwsSolutions-COG4',
+        reason:
+          'A CORS preflight cannot carry a Cognito token (or any credential); the real request that follows is ' +
+          'SigV4-signed with the identity pool credentials and authorized by IAM.',
       },
     );
   }

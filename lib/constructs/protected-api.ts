@@ -131,17 +131,33 @@ function resolve(scope: Construct, options: LatchkeyAuthorizerOptions): Resolved
  * `reason` and a `Retry-After` header when waiting helps (rate limit, quota, cool-down). Never the
  * reason of any other refusal.
  */
-export function addLatchkeyGatewayResponses(api: apigateway.RestApiBase): void {
+export function addLatchkeyGatewayResponses(
+  api: apigateway.RestApiBase,
+  /**
+   * Static headers for every answer API Gateway gives itself: the management API names the hosted
+   * console's origin (`Access-Control-Allow-Origin`) so the browser can read its refusals.
+   */
+  staticHeaders: Readonly<Record<string, string>> = {},
+): void {
+  const fixed = Object.fromEntries(Object.entries(staticHeaders).map(([h, v]) => [h, `'${v}'`]));
   for (const r of LATCHKEY_GATEWAY_RESPONSES) {
     api.addGatewayResponse(r.type === 'UNAUTHORIZED' ? 'Unauthorized' : 'AccessDenied', {
       type: apigateway.ResponseType.of(r.type),
       statusCode: String(r.statusCode),
-      responseHeaders: Object.fromEntries(
-        Object.entries(r.headers).map(([header, key]) => [header, `context.authorizer.${key}`]),
-      ),
+      responseHeaders: {
+        ...fixed,
+        ...Object.fromEntries(
+          Object.entries(r.headers).map(([header, key]) => [header, `context.authorizer.${key}`]),
+        ),
+      },
       templates: { 'application/json': r.template },
     });
   }
+  if (Object.keys(fixed).length === 0) return;
+  // Every other refusal (bad signature, throttling, unknown route, integration failure): API
+  // Gateway's own body, with the headers.
+  api.addGatewayResponse('Default4xx', { type: apigateway.ResponseType.DEFAULT_4XX, responseHeaders: fixed });
+  api.addGatewayResponse('Default5xx', { type: apigateway.ResponseType.DEFAULT_5XX, responseHeaders: fixed });
 }
 
 export interface LatchkeyRestApiAuthorizerProps extends LatchkeyAuthorizerOptions {

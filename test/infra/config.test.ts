@@ -216,7 +216,11 @@ describe('one change in cdk.json reaches AWS and the local stack alike', () => {
         // The account is where each runs: the deployment's own on AWS, the local stack's locally.
         if (setting === 'accountId') expect(deployed[variable]).toEqual({ Ref: 'AWS::AccountId' });
         // The local stack caches nothing, registrations included (docs/local-stack.md).
-        else if (setting === 'apiCacheSeconds')
+        // The console is hosted on AWS (CORS for its origin), same-origin locally (docs/console-on-aws.md).
+        else if (setting === 'consoleOrigin') {
+          expect(JSON.stringify(deployed[variable])).toContain('DomainName');
+          expect(mine[variable]).toBe('none');
+        } else if (setting === 'apiCacheSeconds')
           expect([deployed[variable], mine[variable]]).toEqual(['30', '0']);
         else expect(deployed[variable]).toBe(mine[variable]);
       }

@@ -162,6 +162,13 @@ describe('functions', () => {
         [tables.admin.envVar]: { Ref: id.admin },
         KMS_KEY_ID: getAtt(id.key as string),
         EVENT_BUS_NAME: { Ref: logicalIdOf(template, 'AWS::Events::EventBus', {}) },
+        // The hosted console's origin (test/infra/admin-console.test.ts).
+        [SETTINGS.consoleOrigin.name]: {
+          'Fn::Join': [
+            '',
+            ['https://', getAtt(logicalIdOf(template, 'AWS::CloudFront::Distribution', {}), 'DomainName')],
+          ],
+        },
       };
       for (const name of Object.keys(expected)) {
         expect(variables[name]).toEqual(refs[name] ?? expected[name]);
@@ -224,11 +231,14 @@ describe('REST API', () => {
         expect(m).toMatchObject({ AuthorizationType: 'CUSTOM', AuthorizerId: { Ref: authorizerId } });
       }
     }
-    expect(methods.size).toBe(routes.length); // nothing undeclared is reachable
+    // Nothing undeclared is reachable; the console's CORS preflights (OPTIONS) reach no function
+    // (test/infra/admin-console.test.ts).
+    expect([...methods.keys()].filter((m) => !m.startsWith('OPTIONS ')).length).toBe(routes.length);
   });
 
   it('puts AWS_IAM on every /v1 route and the Latchkey authorizer on every /demo route', () => {
     for (const [route, m] of methodsByRoute(template)) {
+      if (route.startsWith('OPTIONS ')) continue; // CORS preflights (test/infra/admin-console.test.ts)
       expect(m.AuthorizationType).toBe(route.split(' ')[1]?.startsWith('/v1/') ? 'AWS_IAM' : 'CUSTOM');
     }
   });
@@ -399,21 +409,25 @@ describe('tenancy (docs/tenancy.md)', () => {
     expect(mfaRoutes.map((r) => `${r.method} ${r.path}`)).toEqual(['POST /v1/root-mode']);
     template.hasResourceProperties('AWS::ApiGateway::RestApi', {
       Policy: {
-        Statement: [
+        Statement: Match.arrayWith([
           {
             Sid: 'RequireMfa',
             Effect: 'Deny',
             Principal: { AWS: '*' },
             Action: 'execute-api:Invoke',
             Resource: 'execute-api:/*/POST/v1/root-mode',
-            Condition: { BoolIfExists: { 'aws:MultiFactorAuthPresent': 'false' } },
+            // And not a console role (test/infra/admin-console.test.ts).
+            Condition: Match.objectLike({ BoolIfExists: { 'aws:MultiFactorAuthPresent': 'false' } }),
           },
-        ],
+        ]),
       },
     });
-    // Deny only: the resource policy never grants what IAM identity policies do not.
+    // Deny only, apart from the console's CORS preflights (test/infra/admin-console.test.ts): the
+    // resource policy never grants what IAM identity policies do not.
     const api = Object.values(template.findResources('AWS::ApiGateway::RestApi'))[0];
-    for (const st of api?.Properties.Policy.Statement ?? []) expect(st.Effect).toBe('Deny');
+    for (const st of api?.Properties.Policy.Statement ?? []) {
+      if (st.Sid !== 'CorsPreflight') expect(st.Effect).toBe('Deny');
+    }
   });
 
   it('seeds the admin table on every deploy through a custom resource backed by SeedAdmin', () => {
@@ -518,7 +532,14 @@ describe('least privilege', () => {
       .filter((s) => s.Effect === 'Allow' && resourcesOf(s).includes('*'))
       .flatMap(actionsOf);
     for (const a of onStar)
-      expect(['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'dynamodb:ListStreams']).toContain(a);
+      expect([
+        'xray:PutTraceSegments',
+        'xray:PutTelemetryRecords',
+        'dynamodb:ListStreams',
+        // The console deployment's, which a Deny narrows to its distribution (test/infra/admin-console.test.ts).
+        'cloudfront:CreateInvalidation',
+        'cloudfront:GetInvalidation',
+      ]).toContain(a);
   });
 
   const all = Object.values(functions) as FunctionDeclaration[];
@@ -811,7 +832,10 @@ describe('with consumer accounts, demo routes off and an alarm topic of the oper
   it('admits those accounts’ principals to POST /v1/keys/verify, and to no other route', () => {
     const [api] = Object.values(production.findResources('AWS::ApiGateway::RestApi'));
     const statements = (api?.Properties.Policy.Statement ?? []) as { Effect: string }[];
-    const allows = statements.filter((st) => st.Effect === 'Allow');
+    // The console's CORS preflights aside (test/infra/admin-console.test.ts).
+    const allows = statements.filter(
+      (st) => st.Effect === 'Allow' && (st as { Sid?: string }).Sid !== 'CorsPreflight',
+    );
     expect(allows).toEqual([
       {
         Sid: 'ConsumerAccountsVerify',
