@@ -306,6 +306,8 @@ export const functions = {
   organizations: management('Organizations', 'organizations', ['admin:write']),
   adminBindings: management('AdminBindings', 'admin-bindings', ['admin:write', 'admin:delete']),
   rootMode: management('RootMode', 'root-mode', ['admin:write']),
+  // The caller's own bindings and root-mode state: only what the access check reads.
+  me: management('Me', 'me', []),
   /** Creates the `default` organization and the configured super admins' bindings, if absent. */
   seedAdmin: {
     name: 'SeedAdmin',
@@ -403,6 +405,7 @@ export const routes: readonly RouteDeclaration[] = [
   { method: 'POST', path: '/v1/root-mode', auth: iam, fn: functions.rootMode, mfa: true },
   { method: 'GET', path: '/v1/root-mode', auth: iam, fn: functions.rootMode },
   { method: 'DELETE', path: '/v1/root-mode', auth: iam, fn: functions.rootMode },
+  { method: 'GET', path: '/v1/me', auth: iam, fn: functions.me },
   { method: 'GET', path: '/demo/agents', auth: scope('agents:read'), fn: functions.demo },
   { method: 'POST', path: '/demo/agents', auth: scope('agents:write'), fn: functions.demo },
   { method: 'POST', path: '/demo/agents/{id}/execute', auth: scope('agents:execute'), fn: functions.demo },

@@ -40,6 +40,7 @@ export const ACTIONS = [
   'root_mode:open',
   'root_mode:read',
   'root_mode:close',
+  'self:read',
 ] as const;
 export type KnownAction = (typeof ACTIONS)[number];
 /** A known action, or `<resource>:<verb>` for a route that adopted the check later. */
@@ -204,6 +205,7 @@ function verdictOf(b: Binding, action: Action, t: Target): One {
     case 'scope:read':
     case 'root_mode:read':
     case 'root_mode:close':
+    case 'self:read':
       return 'allow';
     case 'root_mode:open':
       return isSuper && b.root_allowed ? 'allow' : 'forbidden';

@@ -28,7 +28,8 @@ export interface RootModeState {
   remaining_seconds: number;
 }
 
-function stateOf(
+/** The state `GET /v1/root-mode` answers (also part of `GET /v1/me`). */
+export function stateOf(
   principal: string,
   e: Elevation | undefined,
   decision: AccessDecision,
