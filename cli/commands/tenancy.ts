@@ -1,5 +1,5 @@
 /**
- * `latchkey orgs …`, `workspaces …`, `bindings …`, `root-mode …`: the tenancy routes
+ * `latchkey orgs …`, `workspaces …`, `bindings …`, `root-mode …`, `whoami`: the tenancy routes
  * (docs/tenancy.md, docs/cli.md#organizations-workspaces-bindings-root-mode).
  */
 import { type Command, Option } from 'commander';
@@ -341,6 +341,57 @@ function rootModeCommand(kit: Kit): Command {
   return root;
 }
 
+interface Me {
+  principal: string;
+  bindings?: Record<string, unknown>[];
+  root_mode?: { open: boolean; root_allowed: boolean; expires_at: string | null; remaining_seconds: number };
+}
+
+function whoamiCommand(kit: Kit): Command {
+  return act(
+    kit,
+    kit.program
+      .command('whoami')
+      .description('who you are signed as: your principal, your roles (bindings) and your root-mode state')
+      .addHelpText('after', '\nExamples:\n  latchkey --local --as auditor whoami\n  latchkey whoami --json'),
+    async (ctx) => {
+      const me = await (await ctx.api()).request<Me>('GET', '/v1/me');
+      if (ctx.out.json) {
+        ctx.out.printJson(me);
+        return 0;
+      }
+      ctx.out.line(`principal: ${me.principal}`);
+      ctx.out.table(me.bindings ?? [], [
+        { header: 'ROLE', value: 'role' },
+        // A super admin's binding covers every organization.
+        { header: 'ORG', value: (b) => b.organization_id ?? '* (every organization)' },
+        { header: 'WORKSPACES', value: 'workspace_ids' },
+        { header: 'ROOT ALLOWED', value: 'root_allowed' },
+      ]);
+      const root = me.root_mode;
+      ctx.out.line(
+        `root mode: ${
+          !root
+            ? 'unknown'
+            : root.open
+              ? `open until ${root.expires_at} (${root.remaining_seconds}s left)`
+              : root.root_allowed
+                ? 'closed (you may open it: latchkey root-mode open)'
+                : 'not allowed'
+        }`,
+      );
+      ctx.out.warnings(me);
+      return 0;
+    },
+  );
+}
+
 export function tenancyCommands(kit: Kit): Command[] {
-  return [orgsCommand(kit), workspacesCommand(kit), bindingsCommand(kit), rootModeCommand(kit)];
+  return [
+    orgsCommand(kit),
+    workspacesCommand(kit),
+    bindingsCommand(kit),
+    rootModeCommand(kit),
+    whoamiCommand(kit),
+  ];
 }

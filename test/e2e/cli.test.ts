@@ -104,7 +104,7 @@ describe('usage', () => {
   it('--help on the program and on commands, with examples; exit 0', async () => {
     const top = await cli(['--help'], { local: false });
     expect(top.code).toBe(0);
-    for (const group of ['keys', 'audit', 'apis', 'orgs', 'workspaces', 'bindings', 'root-mode']) {
+    for (const group of ['keys', 'audit', 'apis', 'orgs', 'workspaces', 'bindings', 'root-mode', 'whoami']) {
       expect(top.stdout).toContain(group);
     }
     const create = await cli(['keys', 'create', '--help'], { local: false });
@@ -606,6 +606,32 @@ describe('bindings and root mode', () => {
     const owner = await cli(['--as', 'org-owner', 'root-mode', 'open', '--reason', 'nope']);
     expect(owner.code).toBe(1);
     expect(owner.stderr).toMatch(/\(403\)/);
+  });
+});
+
+describe('whoami', () => {
+  it('a table of your roles and root-mode state, --json the API answer; each --as sees its own', async () => {
+    const table = await ok(['whoami']);
+    expect(table).toMatch(/^principal: arn:aws:iam::\d{12}:user\/latchkey-super-admin$/m);
+    expect(table).toMatch(/│ ROLE\s+│ ORG\s+│ WORKSPACES\s+│ ROOT ALLOWED\s+│/);
+    expect(table).toMatch(/│ super_admin\s+│ \* \(every organization\)\s+│ -\s+│ true\s+│/);
+    expect(table).toMatch(/^root mode: (closed|open)/m);
+    const wsAdmin = await json(['--as', 'workspace-admin', 'whoami']);
+    expect(wsAdmin).toMatchObject({
+      principal: expect.stringMatching(/user\/latchkey-workspace-admin$/),
+      bindings: [
+        {
+          role: 'workspace_admin',
+          organization_id: 'acme',
+          workspace_ids: ['acme-prod'],
+          root_allowed: false,
+        },
+      ],
+      root_mode: { open: false, root_allowed: false },
+    });
+    const auditor = await ok(['--as', 'auditor', 'whoami']);
+    expect(auditor).toMatch(/│ auditor\s+│ acme\s+│ -\s+│ false\s+│/);
+    expect(auditor).toMatch(/^root mode: not allowed$/m);
   });
 });
 

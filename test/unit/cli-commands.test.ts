@@ -98,6 +98,7 @@ const INVOCATIONS: string[][] = [
   ['root-mode', 'open', '--reason', 'r'],
   ['root-mode', 'status'],
   ['root-mode', 'close'],
+  ['whoami'],
 ];
 
 it('every management route of the declaration has a command', async () => {
