@@ -15,6 +15,7 @@ import {
 } from './api';
 import type { ConsoleSession } from './auth/session';
 import type { ConsoleConfig } from './config';
+import { type Me, type Permissions, permissionsIn, ROLE_LABELS } from './roles';
 import { Badge, Dialog, ErrorNotice, Loading, relative } from './ui';
 import { ActivityView } from './views/activity';
 import { AnalyticsView } from './views/analytics';
@@ -37,6 +38,8 @@ export interface ViewContext {
   readonly org: Organization;
   readonly catalog: ScopeCatalog;
   readonly rootMode: RootModeState | null;
+  /** What the caller's role can ever do here (from `GET /v1/me`): controls it never can are hidden. */
+  readonly can: Permissions;
 }
 
 const VIEWS = [
@@ -156,7 +159,8 @@ export function App({
   const [orgs, setOrgs] = useState<readonly Organization[] | null>(null);
   const [orgId, setOrgId] = useState<string | null>(sessionStorage.getItem(ORG_CHOICE));
   const [catalog, setCatalog] = useState<ScopeCatalog | null>(null);
-  const [rootMode, setRootMode] = useState<RootModeState | null>(null);
+  // Who the caller is (GET /v1/me): its roles and its root-mode state.
+  const [me, setMe] = useState<Me | null>(null);
   const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {
@@ -174,27 +178,30 @@ export function App({
       setError(describeError(e));
     }
   }, [api]);
-  const loadRoot = useCallback(async () => {
+  const loadMe = useCallback(async () => {
     try {
-      setRootMode(await api.request<RootModeState>('GET', '/v1/root-mode'));
+      setMe(await api.request<Me>('GET', '/v1/me'));
     } catch {
-      setRootMode(null);
+      // Unknown: every control stays and the API decides.
+      setMe(null);
     }
   }, [api]);
   useEffect(() => {
     void loadOrgs();
-    void loadRoot();
+    void loadMe();
     api
       .request<ScopeCatalog>('GET', '/v1/api-keys/scopes')
       .then(setCatalog, (e) => setError(describeError(e)));
-  }, [api, loadOrgs, loadRoot]);
+  }, [api, loadOrgs, loadMe]);
 
   const org = orgs?.find((o) => o.organization_id === orgId) ?? orgs?.[0] ?? null;
   const pickOrg = (id: string) => {
     sessionStorage.setItem(ORG_CHOICE, id);
     setOrgId(id);
   };
-  const context: ViewContext | null = org && catalog ? { api, org, catalog, rootMode } : null;
+  const rootMode = me?.root_mode ?? null;
+  const can = useMemo(() => permissionsIn(me, org?.organization_id ?? ''), [me, org?.organization_id]);
+  const context: ViewContext | null = org && catalog ? { api, org, catalog, rootMode, can } : null;
 
   return (
     <div class="shell">
@@ -223,7 +230,13 @@ export function App({
               </select>
             </label>
           )}
-          <RootModeControl api={api} state={rootMode} onChange={loadRoot} />
+          {org && can.role && (
+            <span class="role" title={me?.principal}>
+              <span class="sr-only">Your role: </span>
+              <Badge tone="role">{ROLE_LABELS[can.role]}</Badge>
+            </span>
+          )}
+          <RootModeControl api={api} state={rootMode} onChange={loadMe} />
           {principalPicker ?? (
             <span class="who">
               {session.label}{' '}

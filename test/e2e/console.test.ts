@@ -311,6 +311,39 @@ it('offers root mode to the super admin and not to the org owner', async () => {
   await context.close();
 });
 
+it('shows the caller its role, and hides the controls the role can never use', async () => {
+  await admin().request('POST', '/v1/api-keys', {
+    body: {
+      name: 'role check key',
+      scopes: ['agents:read'],
+      organization_id: 'acme',
+      key_type: 'organization',
+    },
+  });
+  const auditor = await h.open('auditor', '#/keys');
+  await rowOf(auditor.page, 'role check key').waitFor();
+  expect(await auditor.page.locator('header .badge-role').textContent()).toBe('auditor');
+  expect(await auditor.page.getByRole('button', { name: 'Create key' }).count()).toBe(0);
+  expect(await auditor.page.getByRole('button', { name: /^(Rotate|Revoke) / }).count()).toBe(0);
+  // It still reads: the details are offered, without the switch it may not use.
+  await auditor.page.getByRole('button', { name: 'Details of role check key' }).click();
+  const details = auditor.page.getByRole('dialog', { name: 'Key role check key' });
+  await details.getByRole('heading', { name: 'History' }).waitFor();
+  expect(await details.getByRole('button', { name: /^(Enable|Disable) key$/ }).count()).toBe(0);
+  await screenshot(auditor.page, 'role-auditor');
+  await expectAccessible(auditor.page);
+  await auditor.context.close();
+
+  const owner = await h.open('org-owner', '#/keys');
+  await rowOf(owner.page, 'role check key').waitFor();
+  expect(await owner.page.locator('header .badge-role').textContent()).toBe('org owner');
+  await owner.page.getByRole('button', { name: 'Create key' }).waitFor();
+  await owner.page.getByRole('button', { name: 'Revoke role check key' }).waitFor();
+  await screenshot(owner.page, 'role-org-owner');
+  await expectAccessible(owner.page);
+  await owner.context.close();
+});
+
 it('says the module is switched off when the organization’s api_keys_enabled is false', async () => {
   const api = admin();
   await api.request('POST', '/v1/organizations', {

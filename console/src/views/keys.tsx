@@ -146,7 +146,11 @@ function CreateKeyDialog({
   }, [ctx.catalog, ctx.rootMode]);
   const [module, setModule] = useState<string>([...modules.keys()][0] ?? '');
   const [expiry, setExpiry] = useState('90');
-  const [keyType, setKeyType] = useState('workspace');
+  const [keyType, setKeyType] = useState<string>(ctx.can.createTypes[0] ?? 'workspace');
+  // A workspace admin creates only in its own workspaces.
+  const choices = (workspaces.length ? workspaces : [{ workspace_id: 'default', name: 'Default' }]).filter(
+    (w) => ctx.can.mayCreateIn(w.workspace_id),
+  );
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const allowed = modules.get(module) ?? new Set<string>();
@@ -291,8 +295,11 @@ function CreateKeyDialog({
               value={keyType}
               onChange={(e) => setKeyType((e.currentTarget as HTMLSelectElement).value)}
             >
-              <option value="workspace">workspace</option>
-              <option value="organization">organization</option>
+              {ctx.can.createTypes.map((t) => (
+                <option key={t} value={t}>
+                  {t}
+                </option>
+              ))}
               {ctx.rootMode?.open && <option value="system">system (root mode)</option>}
             </select>
           </label>
@@ -300,13 +307,11 @@ function CreateKeyDialog({
             <label>
               Workspace
               <select name="workspace">
-                {(workspaces.length ? workspaces : [{ workspace_id: 'default', name: 'Default' }]).map(
-                  (w) => (
-                    <option key={w.workspace_id} value={w.workspace_id}>
-                      {w.name} ({w.workspace_id})
-                    </option>
-                  ),
-                )}
+                {choices.map((w) => (
+                  <option key={w.workspace_id} value={w.workspace_id}>
+                    {w.name} ({w.workspace_id})
+                  </option>
+                ))}
               </select>
             </label>
           )}
@@ -501,7 +506,7 @@ function DetailsDialog({
           </Fragment>
         ))}
       </dl>
-      {apiKey.status !== 'revoked' && apiKey.status !== 'expired' && (
+      {apiKey.status !== 'revoked' && apiKey.status !== 'expired' && ctx.can.mayChange(apiKey) && (
         <div class="actions">
           <button type="button" onClick={toggle}>
             {apiKey.status === 'disabled' ? 'Enable key' : 'Disable key'}
@@ -646,9 +651,11 @@ export function KeysView({ ctx }: { ctx: ViewContext }) {
           >
             Export JSON
           </button>
-          <button type="button" class="primary" onClick={() => setAction({ kind: 'create' })}>
-            Create key
-          </button>
+          {ctx.can.createTypes.length > 0 && (
+            <button type="button" class="primary" onClick={() => setAction({ kind: 'create' })}>
+              Create key
+            </button>
+          )}
         </div>
       </div>
       <ErrorNotice error={exportError} />
@@ -736,7 +743,7 @@ export function KeysView({ ctx }: { ctx: ViewContext }) {
                     >
                       Details
                     </button>
-                    {k.status !== 'revoked' && (
+                    {k.status !== 'revoked' && ctx.can.mayChange(k) && (
                       <>
                         <button
                           type="button"

@@ -118,11 +118,15 @@ export function PoliciesView({ ctx }: { ctx: ViewContext }) {
           />
         </label>
         <ErrorNotice error={error} />
-        <div class="actions">
-          <button type="submit" class="primary" disabled={busy}>
-            Apply policy
-          </button>
-        </div>
+        {ctx.can.mayPutPolicy ? (
+          <div class="actions">
+            <button type="submit" class="primary" disabled={busy}>
+              Apply policy
+            </button>
+          </div>
+        ) : (
+          <p class="muted">Only the organization's owners and super admins change its policy.</p>
+        )}
       </form>
       <section class="panel" aria-labelledby="deploy-rules">
         <h2 id="deploy-rules">Deploy-wide rules</h2>
