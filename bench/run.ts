@@ -37,6 +37,7 @@ import {
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { build } from 'esbuild';
+import { buildConsole, CONSOLE_JS_BUDGET_BYTES } from '../console/build';
 import type { ApiKeyItem } from '../functions/domain/api-key';
 import { readLocalConfig } from '../lib/config';
 import { BUNDLING, runtimeEnvironment } from '../lib/constructs/latchkey-function';
@@ -734,6 +735,24 @@ async function bundles(): Promise<void> {
   }
 }
 
+/** The admin console's JavaScript budget (docs/console.md): built as `npm start` and CDK build it. */
+function consoleBudget(): void {
+  const dir = mkdtempSync(join(tmpdir(), 'latchkey-bench-console-'));
+  try {
+    const { gzippedJsBytes } = buildConsole(dir);
+    row({
+      figure: 'admin console JavaScript, gzipped',
+      value: kb(gzippedJsBytes),
+      reference: '—',
+      ratio: '—',
+      target: `≤ ${kb(CONSOLE_JS_BUDGET_BYTES)}`,
+      met: met(gzippedJsBytes <= CONSOLE_JS_BUDGET_BYTES),
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** Issue 3's target: a change is visible through the audit API within 2 s locally (stream → poller → consumer). */
 async function auditVisibility(endpoint: string): Promise<void> {
   const { startLocalStack } = await import('../local/stack');
@@ -821,6 +840,7 @@ async function main(): Promise<void> {
     await db.stop();
   }
   if (runs('bundles')) await bundles();
+  if (runs('console')) consoleBudget();
   const elapsed = performance.now() - started;
   if (!ONLY) {
     row({

@@ -9,8 +9,8 @@
  * are not behind API Gateway; `putApi()` / `getApi()` / `listApis()` manage API registrations.
  */
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
-import { SignatureV4 } from '@smithy/signature-v4';
 import type { OutcomeCode } from '../functions/domain/outcomes';
+import { ManagementApi, ManagementApiError } from './management';
 
 export type { OutcomeCode };
 
@@ -146,29 +146,26 @@ function environmentCredentials(): Credentials {
 }
 
 export class LatchkeyClient {
-  private readonly base: URL;
-  private readonly signer: SignatureV4;
-  private readonly timeoutMs: number;
-  private readonly fetch: typeof fetch;
+  private readonly api: ManagementApi;
 
   constructor(options: LatchkeyClientOptions) {
-    this.base = new URL(options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`);
+    const base = new URL(options.baseUrl);
     const region =
       options.region ??
-      /\.execute-api\.([a-z0-9-]+)\.amazonaws\.com$/.exec(this.base.hostname)?.[1] ??
+      /\.execute-api\.([a-z0-9-]+)\.amazonaws\.com$/.exec(base.hostname)?.[1] ??
       process.env.AWS_REGION;
     if (!region) throw new Error('No region: pass region, or use an execute-api URL, or set AWS_REGION');
     const given = options.credentials;
-    this.signer = new SignatureV4({
-      service: 'execute-api',
+    this.api = new ManagementApi({
+      baseUrl: options.baseUrl,
       region,
       // Read at each call: a Lambda role's session credentials are refreshed between invocations.
       credentials: async () =>
         given === undefined ? environmentCredentials() : typeof given === 'function' ? given() : given,
       sha256: Sha256,
+      timeoutMs: options.timeoutMs ?? 3000,
+      ...(options.fetch ? { fetch: options.fetch } : {}),
     });
-    this.timeoutMs = options.timeoutMs ?? 3000;
-    this.fetch = options.fetch ?? globalThis.fetch;
   }
 
   /** The authorizer's decision on `request.key` (docs/authorizer.md); throws only when Latchkey cannot answer. */
@@ -208,52 +205,13 @@ export class LatchkeyClient {
   }
 
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const url = new URL(path, this.base);
-    const text = body === undefined ? undefined : JSON.stringify(body);
-    const query: Record<string, string> = {};
-    url.searchParams.forEach((value, name) => {
-      query[name] = value;
-    });
-    const signed = await this.signer.sign({
-      method,
-      protocol: url.protocol,
-      hostname: url.hostname,
-      ...(url.port ? { port: Number(url.port) } : {}),
-      path: url.pathname,
-      query,
-      headers: {
-        host: url.host,
-        ...(text !== undefined ? { 'content-type': 'application/json' } : {}),
-      },
-      ...(text !== undefined ? { body: text } : {}),
-    });
-    // fetch sets Host itself, to the same value that was signed.
-    const { host: _host, ...headers } = signed.headers;
-    const response = await this.fetch(url, {
-      method,
-      headers,
-      ...(text !== undefined ? { body: text } : {}),
-      signal: AbortSignal.timeout(this.timeoutMs),
-    });
-    const answer = (await response.text()) || '{}';
-    let parsed: unknown;
     try {
-      parsed = JSON.parse(answer);
-    } catch {
-      throw new LatchkeyError(
-        response.status,
-        'invalid_response',
-        `Latchkey answered ${response.status} without JSON`,
-      );
+      return await this.api.request<T>(method, path, body === undefined ? {} : { body });
+    } catch (error) {
+      // The client's own error type (part of its API): same status, code and message.
+      if (error instanceof ManagementApiError)
+        throw new LatchkeyError(error.status, error.code, error.message);
+      throw error;
     }
-    if (!response.ok) {
-      const error = (parsed as { error?: { code?: string; message?: string }; message?: string }) ?? {};
-      throw new LatchkeyError(
-        response.status,
-        error.error?.code ?? 'error',
-        error.error?.message ?? error.message ?? `Latchkey answered ${response.status}`,
-      );
-    }
-    return parsed as T;
   }
 }

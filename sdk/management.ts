@@ -23,6 +23,13 @@ export interface ManagementApiOptions {
   readonly credentials: () => Promise<AwsCredentials>;
   /** @default globalThis.fetch */
   readonly fetch?: typeof fetch;
+  /** How long one call may take before it is abandoned. @default - no limit */
+  readonly timeoutMs?: number;
+  /**
+   * The SHA-256 the signer uses (e.g. one on `node:crypto`, faster on a service's hot path).
+   * @default - `@aws-crypto/sha256-js`, which runs anywhere
+   */
+  readonly sha256?: ConstructorParameters<typeof SignatureV4>[0]['sha256'];
 }
 
 /** A field the API named as wrong, from `error.details`. */
@@ -116,6 +123,7 @@ export class ManagementApi {
   private readonly base: URL;
   private readonly signer: SignatureV4;
   private readonly fetch: typeof fetch;
+  private readonly timeoutMs: number | undefined;
 
   constructor(options: ManagementApiOptions) {
     this.base = new URL(options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`);
@@ -123,9 +131,10 @@ export class ManagementApi {
       service: 'execute-api',
       region: options.region,
       credentials: options.credentials,
-      sha256: Sha256,
+      sha256: options.sha256 ?? Sha256,
     });
     this.fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.timeoutMs = options.timeoutMs;
   }
 
   /** The base URL requests go to. */

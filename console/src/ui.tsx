@@ -1,6 +1,6 @@
 /** Small shared pieces of the console's UI: formatting, badges, dialogs, notices. */
 import type { ComponentChildren } from 'preact';
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { describeError, isModuleDisabled, type PolicyWarning } from './api';
 
 export function formatDate(iso: string | null | undefined): string {
@@ -121,4 +121,63 @@ export function Failure({ error }: { error: unknown }) {
     );
   }
   return <ErrorNotice error={describeError(error)} />;
+}
+
+/**
+ * Paging by the API's `next_token`: the tokens of the pages seen so far, so "Previous" needs no
+ * token of its own. `restart()` goes back to the first page (after a filter changes).
+ */
+export function usePages() {
+  const [tokens, setTokens] = useState<(string | null)[]>([null]);
+  return {
+    /** The token of the page to show (null: the first page). */
+    current: tokens[tokens.length - 1] ?? null,
+    number: tokens.length,
+    back: () => setTokens(tokens.slice(0, -1)),
+    forward: (next: string) => setTokens([...tokens, next]),
+    restart: () => setTokens([null]),
+  };
+}
+
+export function Pager({ pages, next }: { pages: ReturnType<typeof usePages>; next: string | null }) {
+  return (
+    <div class="pager">
+      <button type="button" class="small" disabled={pages.number <= 1} onClick={pages.back}>
+        Previous page
+      </button>
+      <span class="muted">Page {pages.number}</span>
+      <button type="button" class="small" disabled={!next} onClick={() => next && pages.forward(next)}>
+        Next page
+      </button>
+    </div>
+  );
+}
+
+/** A labelled filter select whose first choice, "any", means no filter. */
+export function FilterSelect({
+  label,
+  name,
+  value,
+  choices,
+  onChange,
+}: {
+  label: string;
+  name: string;
+  value: string;
+  choices: readonly { value: string; label?: string }[];
+  onChange: (e: Event) => void;
+}) {
+  return (
+    <label>
+      {label}
+      <select name={name} value={value} onChange={onChange}>
+        <option value="">any</option>
+        {choices.map((c) => (
+          <option key={c.value} value={c.value}>
+            {c.label ?? c.value}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
 }

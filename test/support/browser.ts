@@ -4,7 +4,7 @@
  * built into a temporary directory and served by a test stack, axe-core injected through CDP (page
  * CSP does not apply to it), and a screenshot per check under `test-results/console/`.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
@@ -38,6 +38,11 @@ export interface ConsoleHarness {
 }
 
 export async function startConsoleHarness(options: LocalStackOptions = {}): Promise<ConsoleHarness> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `No Chromium at ${CHROMIUM}: install Debian's chromium (apt-get install chromium) or set CHROMIUM_PATH`,
+    );
+  }
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-console-'));
   buildConsole(dir);
   const stack = await startTestStack({ workers: localWorkers(), consoleDir: dir, ...options });

@@ -2,7 +2,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { AuditEntry, Page } from '../api';
 import type { ViewContext } from '../app';
-import { Badge, Failure, formatDate, Loading, shortArn } from '../ui';
+import { Badge, Failure, formatDate, Loading, Pager, shortArn, usePages } from '../ui';
 
 const EVENTS = [
   'admin.api_key_created',
@@ -33,10 +33,10 @@ function outcome(entry: AuditEntry): { tone: string; text: string } {
 
 export function ActivityView({ ctx }: { ctx: ViewContext }) {
   const [eventName, setEventName] = useState('');
-  const [tokens, setTokens] = useState<(string | null)[]>([null]);
+  const pages = usePages();
   const [page, setPage] = useState<Page<AuditEntry> | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const current = tokens[tokens.length - 1] ?? null;
+  const current = pages.current;
   useEffect(() => {
     setError(null);
     ctx.api
@@ -63,7 +63,7 @@ export function ActivityView({ ctx }: { ctx: ViewContext }) {
             value={eventName}
             onChange={(e) => {
               setEventName((e.currentTarget as HTMLSelectElement).value);
-              setTokens([null]);
+              pages.restart();
             }}
           >
             <option value="">any</option>
@@ -128,25 +128,7 @@ export function ActivityView({ ctx }: { ctx: ViewContext }) {
               })}
             </tbody>
           </table>
-          <div class="pager">
-            <button
-              type="button"
-              class="small"
-              disabled={tokens.length <= 1}
-              onClick={() => setTokens(tokens.slice(0, -1))}
-            >
-              Previous page
-            </button>
-            <span class="muted">Page {tokens.length}</span>
-            <button
-              type="button"
-              class="small"
-              disabled={!page.next_token}
-              onClick={() => page.next_token && setTokens([...tokens, page.next_token])}
-            >
-              Next page
-            </button>
-          </div>
+          <Pager pages={pages} next={page.next_token} />
         </div>
       )}
     </>

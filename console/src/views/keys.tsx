@@ -24,12 +24,15 @@ import {
   Dialog,
   ErrorNotice,
   Failure,
+  FilterSelect,
   formatDate,
   Loading,
+  Pager,
   PolicyWarnings,
   relative,
   StatusBadge,
   shortArn,
+  usePages,
 } from '../ui';
 
 interface Filters {
@@ -578,14 +581,14 @@ type Action =
 export function KeysView({ ctx }: { ctx: ViewContext }) {
   const workspaces = useWorkspaces(ctx);
   const [filters, setFilters] = useState<Filters>(NO_FILTERS);
-  const [tokens, setTokens] = useState<(string | null)[]>([null]);
+  const pages = usePages();
   const [page, setPage] = useState<Page<ApiKey> | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [action, setAction] = useState<Action | null>(null);
   const [warnings, setWarnings] = useState<readonly PolicyWarning[] | undefined>(undefined);
   const [message, setMessage] = useState<string | null>(null);
   const [exportError, setExportError] = useState<string | null>(null);
-  const current = tokens[tokens.length - 1] ?? null;
+  const current = pages.current;
 
   const load = useCallback(async () => {
     setError(null);
@@ -607,7 +610,7 @@ export function KeysView({ ctx }: { ctx: ViewContext }) {
 
   const setFilter = (name: keyof Filters) => (e: Event) => {
     setFilters({ ...filters, [name]: (e.currentTarget as HTMLSelectElement).value });
-    setTokens([null]);
+    pages.restart();
   };
   const closeAction = useCallback(() => setAction(null), []);
   const changed = (record: ApiKey, what: string) => {
@@ -656,50 +659,23 @@ export function KeysView({ ctx }: { ctx: ViewContext }) {
       )}
       <PolicyWarnings warnings={warnings} />
       <form class="filters" aria-label="Filters" onSubmit={(e) => e.preventDefault()}>
-        <label>
-          Status
-          <select name="status" value={filters.status} onChange={setFilter('status')}>
-            <option value="">any</option>
-            {STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Environment
-          <select name="environment" value={filters.environment} onChange={setFilter('environment')}>
-            <option value="">any</option>
-            {ENVIRONMENTS.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Scope
-          <select name="scope" value={filters.scope} onChange={setFilter('scope')}>
-            <option value="">any</option>
-            {scopes.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Workspace
-          <select name="workspace_id" value={filters.workspace_id} onChange={setFilter('workspace_id')}>
-            <option value="">any</option>
-            {workspaces.map((w) => (
-              <option key={w.workspace_id} value={w.workspace_id}>
-                {w.workspace_id}
-              </option>
-            ))}
-          </select>
-        </label>
+        {(
+          [
+            ['Status', 'status', STATUSES],
+            ['Environment', 'environment', ENVIRONMENTS],
+            ['Scope', 'scope', scopes],
+            ['Workspace', 'workspace_id', workspaces.map((w) => w.workspace_id)],
+          ] as const
+        ).map(([label, name, values]) => (
+          <FilterSelect
+            key={name}
+            label={label}
+            name={name}
+            value={filters[name]}
+            choices={values.map((value) => ({ value }))}
+            onChange={setFilter(name)}
+          />
+        ))}
       </form>
       <Failure error={error} />
       {!page && !error && <Loading what="keys" />}
@@ -785,25 +761,7 @@ export function KeysView({ ctx }: { ctx: ViewContext }) {
               ))}
             </tbody>
           </table>
-          <div class="pager">
-            <button
-              type="button"
-              class="small"
-              disabled={tokens.length <= 1}
-              onClick={() => setTokens(tokens.slice(0, -1))}
-            >
-              Previous page
-            </button>
-            <span class="muted">Page {tokens.length}</span>
-            <button
-              type="button"
-              class="small"
-              disabled={!page.next_token}
-              onClick={() => page.next_token && setTokens([...tokens, page.next_token])}
-            >
-              Next page
-            </button>
-          </div>
+          <Pager pages={pages} next={page.next_token} />
         </div>
       )}
       {action?.kind === 'create' && (
