@@ -3,11 +3,20 @@ import type { Command } from 'commander';
 import { act, type Kit, listPages, pagingOptions, printPage } from '../kit';
 import type { Column } from '../output';
 
+/**
+ * The principal, and under it the user pool user of a console session (docs/console-on-aws.md):
+ * the role session alone does not say which group member acted.
+ */
+function actorCell(row: Record<string, unknown>): unknown {
+  const user = row.federated_user as { sub?: unknown } | null | undefined;
+  return typeof user?.sub === 'string' ? `${row.actor ?? '-'}\nuser ${user.sub}` : row.actor;
+}
+
 export const auditColumns: Column[] = [
   { header: 'TIME', value: 'timestamp' },
   { header: 'EVENT', value: 'event_name' },
   { header: 'KEY', value: 'key_id' },
-  { header: 'ACTOR', value: 'actor' },
+  { header: 'ACTOR', value: actorCell },
   { header: 'SOURCE IP', value: 'source_ip' },
   {
     header: 'DETAIL',

@@ -135,6 +135,8 @@ export interface AuditEntry {
   readonly key_id: string | null;
   readonly key_prefix: string | null;
   readonly actor: string | null;
+  /** The user pool user behind a console session (docs/console-on-aws.md); null for other callers. */
+  readonly federated_user?: { readonly user_pool_id: string; readonly sub: string } | null;
   readonly source_ip: string | null;
   readonly timestamp: string;
   readonly details: Readonly<Record<string, unknown>> | null;

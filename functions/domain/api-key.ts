@@ -3,6 +3,7 @@
  * `last_change` stamp the audit consumer reads from the stream. No AWS imports.
  */
 
+import type { FederatedUser } from './federated-user';
 import { DEFAULT_RATE_WINDOW_SECONDS, type QuotaConfig, quotaPeriod } from './rate-limit';
 import { isSystemScope } from './scopes';
 import type { Environment } from './token';
@@ -17,6 +18,8 @@ export interface Actor {
   readonly source_ip?: string;
   readonly user_agent?: string;
   readonly request_id?: string;
+  /** The user pool user behind a console session (docs/console-on-aws.md): recorded, never authorizes. */
+  readonly federated_user?: FederatedUser;
 }
 
 export type ChangeKind = 'created' | 'updated' | 'rotated' | 'revoked';

@@ -9,6 +9,7 @@
 import type { Actor, ApiKeyItem, ChangeKind, LastChange } from './api-key';
 import type { ApiDefinition } from './api-registration';
 import { type DetailType, type DomainEvent, keyEvent } from './events';
+import { type FederatedUser, storedFederatedUser } from './federated-user';
 
 export const AUDIT_EVENT_NAMES = [
   'admin.api_key_created',
@@ -64,6 +65,8 @@ export interface AuditEntry {
   readonly source_ip?: string;
   readonly user_agent?: string;
   readonly request_id?: string;
+  /** Admin actions from a console session: the user pool user behind the role (docs/console-on-aws.md). */
+  readonly federated_user?: FederatedUser;
   readonly changes: Readonly<Record<string, FieldChange | OpaqueChange>>;
   readonly details: Readonly<Record<string, unknown>>;
   /** ISO-8601: when the change was made (`last_change.at`), the request was refused, or the minute began. */
@@ -220,6 +223,7 @@ export function deriveAuditEntry(record: StreamChange): Derived {
     ...optional('source_ip', text(stamp.source_ip)),
     ...optional('user_agent', text(stamp.user_agent)),
     ...optional('request_id', text(stamp.request_id)),
+    ...federated(storedFederatedUser(stamp.federated_user)),
     changes,
     details,
     timestamp: stamp.at,
@@ -239,6 +243,10 @@ export function deriveAuditEntry(record: StreamChange): Derived {
 
 function optional<K extends string>(name: K, value: string | undefined): Partial<Record<K, string>> {
   return value === undefined ? {} : ({ [name]: value } as Record<K, string>);
+}
+
+function federated(user: FederatedUser | undefined): { federated_user?: FederatedUser } {
+  return user ? { federated_user: user } : {};
 }
 
 /** Where the authorizer refused a request, as known at that point. Never the token itself. */
@@ -341,6 +349,7 @@ export function registrationEntry(f: {
     ...optional('source_ip', f.actor.source_ip),
     ...optional('user_agent', f.actor.user_agent),
     ...optional('request_id', f.actor.request_id),
+    ...federated(f.actor.federated_user),
     changes,
     details: {},
     timestamp: f.at.toISOString(),
@@ -355,7 +364,10 @@ export interface AdminFacts {
   readonly eventId: string;
   readonly eventName: AuditEventName;
   readonly at: Date;
-  readonly actor: Pick<LastChange, 'principal' | 'source_ip' | 'user_agent' | 'request_id'>;
+  readonly actor: Pick<
+    LastChange,
+    'principal' | 'source_ip' | 'user_agent' | 'request_id' | 'federated_user'
+  >;
   /** The organization whose feed shows it (`platform` for platform-wide events). */
   readonly organizationId: string;
   readonly workspaceId?: string | undefined;
@@ -376,6 +388,7 @@ export function adminEntry(f: AdminFacts): AuditEntry {
     ...optional('source_ip', f.actor.source_ip),
     ...optional('user_agent', f.actor.user_agent),
     ...optional('request_id', f.actor.request_id),
+    ...federated(f.actor.federated_user),
     changes: f.changes ?? {},
     details: f.details,
     timestamp: f.at.toISOString(),

@@ -9,6 +9,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { type AuditEntry, deriveAuditEntry, PoisonRecordError, type StreamChange } from '../domain/audit';
 import { NotFoundError } from '../domain/errors';
+import { type FederatedUser, storedFederatedUser } from '../domain/federated-user';
 import { isKeyId } from '../domain/token';
 import {
   type AuditFilter,
@@ -103,6 +104,7 @@ export interface AuditView {
   source_ip: string | null;
   user_agent: string | null;
   request_id: string | null;
+  federated_user: FederatedUser | null;
   changes: AuditEntry['changes'];
   details: AuditEntry['details'];
   timestamp: string;
@@ -123,6 +125,7 @@ function auditView(item: AuditItem): AuditView {
     source_ip: item.source_ip ?? null,
     user_agent: item.user_agent ?? null,
     request_id: item.request_id ?? null,
+    federated_user: storedFederatedUser(item.federated_user) ?? null,
     changes: item.changes ?? {},
     details: item.details ?? {},
     timestamp: item.timestamp,

@@ -21,6 +21,7 @@ import {
   UnsupportedMediaTypeError,
   ValidationError,
 } from '../domain/errors';
+import { federatedUserOf } from '../domain/federated-user';
 import { setting } from './config';
 import { headerOf } from './headers';
 import { json } from './json';
@@ -96,14 +97,19 @@ function readJsonBody(event: APIGatewayProxyEvent): unknown {
   }
 }
 
-/** The IAM principal behind the SigV4 signature, and where the request came from. */
+/**
+ * The IAM principal behind the SigV4 signature, where the request came from, and for identity-pool
+ * credentials the user pool user (for the audit only; bindings match the principal).
+ */
 function actorOf(event: APIGatewayProxyEvent): Actor {
   const identity = event.requestContext?.identity;
+  const federated = federatedUserOf(identity);
   return {
     principal: identity?.userArn ?? identity?.caller ?? 'unknown',
     ...(identity?.sourceIp ? { source_ip: identity.sourceIp } : {}),
     ...(identity?.userAgent ? { user_agent: identity.userAgent.slice(0, 512) } : {}),
     ...(event.requestContext?.requestId ? { request_id: event.requestContext.requestId } : {}),
+    ...(federated ? { federated_user: federated } : {}),
   };
 }
 

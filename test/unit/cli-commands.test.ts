@@ -247,3 +247,24 @@ it('--json errors are the error shape on stderr, nothing on stdout', async () =>
     error: { code: 'not_found', message: 'No such key', details: [] },
   });
 });
+
+it('audit tables name the user pool user of a console session under the actor', async () => {
+  const session = 'arn:aws:sts::123456789012:assumed-role/ConsoleAdmins/CognitoIdentityCredentials';
+  const sub = '1f2e3d4c-5b6a-4789-8abc-def012345678';
+  const entry = { event_id: 'e', event_name: 'admin.api_key_created', key_id: 'k1', actor: session };
+  const h = harness(() => ({
+    body: {
+      items: [
+        { ...entry, federated_user: { provider: 'cognito', user_pool_id: 'eu-west-1_AbC', sub } },
+        { ...entry, event_id: 'f', actor: 'arn:aws:iam::123456789012:user/cli', federated_user: null },
+      ],
+      next_token: null,
+    },
+  }));
+  expect(await h.run(['audit', 'list'])).toBe(0);
+  const out = h.out().stdout;
+  expect(out).toContain(`user ${sub}`);
+  // Once: the second entry, from a caller without identity-pool credentials, names no user.
+  expect(out.split(/user [0-9a-f-]{36}/)).toHaveLength(2);
+  expect(out).toContain('user/cli');
+});

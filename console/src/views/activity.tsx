@@ -110,7 +110,18 @@ export function ActivityView({ ctx }: { ctx: ViewContext }) {
                     <td>
                       <Badge tone={o.tone}>{o.text}</Badge>
                     </td>
-                    <td title={entry.actor ?? undefined}>{shortArn(entry.actor)}</td>
+                    <td title={entry.actor ?? undefined}>
+                      {shortArn(entry.actor)}
+                      {entry.federated_user && (
+                        // Every member of a group signs as the same role session: the sub says who.
+                        <div
+                          class="muted small"
+                          title={`Cognito user pool ${entry.federated_user.user_pool_id}`}
+                        >
+                          user {entry.federated_user.sub}
+                        </div>
+                      )}
+                    </td>
                     <td>{entry.source_ip ?? '—'}</td>
                   </tr>
                 );
