@@ -1,7 +1,7 @@
 /** Small shared pieces of the console's UI: formatting, badges, dialogs, notices. */
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { describeError, isModuleDisabled, type PolicyWarning } from './api';
+import { type AuditEntry, describeError, isModuleDisabled, type PolicyWarning } from './api';
 
 export function formatDate(iso: string | null | undefined): string {
   if (!iso) return '—';
@@ -179,5 +179,22 @@ export function FilterSelect({
         ))}
       </select>
     </label>
+  );
+}
+
+/**
+ * Who did it: the IAM principal, and under it the Cognito user when the entry has one (every member
+ * of a console group signs as the same role session; the user pool `sub` says who).
+ */
+export function ActorCell({ entry }: { entry: Pick<AuditEntry, 'actor' | 'federated_user'> }) {
+  return (
+    <td title={entry.actor ?? undefined}>
+      {shortArn(entry.actor)}
+      {entry.federated_user && (
+        <div class="muted small" title={`Cognito user pool ${entry.federated_user.user_pool_id}`}>
+          user {entry.federated_user.sub}
+        </div>
+      )}
+    </td>
   );
 }

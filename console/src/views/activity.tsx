@@ -2,7 +2,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { AuditEntry, Page } from '../api';
 import type { ViewContext } from '../app';
-import { Badge, Failure, formatDate, Loading, Pager, shortArn, usePages } from '../ui';
+import { ActorCell, Badge, Failure, formatDate, Loading, Pager, usePages } from '../ui';
 
 const EVENTS = [
   'admin.api_key_created',
@@ -110,18 +110,7 @@ export function ActivityView({ ctx }: { ctx: ViewContext }) {
                     <td>
                       <Badge tone={o.tone}>{o.text}</Badge>
                     </td>
-                    <td title={entry.actor ?? undefined}>
-                      {shortArn(entry.actor)}
-                      {entry.federated_user && (
-                        // Every member of a group signs as the same role session: the sub says who.
-                        <div
-                          class="muted small"
-                          title={`Cognito user pool ${entry.federated_user.user_pool_id}`}
-                        >
-                          user {entry.federated_user.sub}
-                        </div>
-                      )}
-                    </td>
+                    <ActorCell entry={entry} />
                     <td>{entry.source_ip ?? '—'}</td>
                   </tr>
                 );

@@ -20,6 +20,7 @@ import {
 } from '../api';
 import type { ViewContext } from '../app';
 import {
+  ActorCell,
   Badge,
   Dialog,
   ErrorNotice,
@@ -532,7 +533,7 @@ function DetailsDialog({
               <tr key={h.event_id}>
                 <td>{formatDate(h.timestamp)}</td>
                 <td>{h.event_name}</td>
-                <td>{shortArn(h.actor)}</td>
+                <ActorCell entry={h} />
                 <td>{h.source_ip ?? '—'}</td>
               </tr>
             ))}

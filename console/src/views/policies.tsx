@@ -79,6 +79,7 @@ export function PoliciesView({ ctx }: { ctx: ViewContext }) {
           <input
             type="checkbox"
             name="production_expiry"
+            disabled={!ctx.can.mayPutPolicy}
             defaultChecked={policy.built_in.production_expiry.enabled}
           />{' '}
           Expiry required for production keys, at most
@@ -86,6 +87,7 @@ export function PoliciesView({ ctx }: { ctx: ViewContext }) {
             class="inline-number"
             type="number"
             name="max_days"
+            disabled={!ctx.can.mayPutPolicy}
             min={1}
             max={3650}
             aria-label="Maximum days for production keys"
@@ -97,6 +99,7 @@ export function PoliciesView({ ctx }: { ctx: ViewContext }) {
           <input
             type="checkbox"
             name="execute_requires_elevation"
+            disabled={!ctx.can.mayPutPolicy}
             defaultChecked={policy.built_in.execute_requires_elevation.enabled}
           />{' '}
           Execute permission requires MFA (root mode)
@@ -112,6 +115,7 @@ export function PoliciesView({ ctx }: { ctx: ViewContext }) {
           Rules (JSON array; effect <code>deny</code> or <code>warn</code>, docs/tenancy.md)
           <textarea
             name="rules"
+            readOnly={!ctx.can.mayPutPolicy}
             rows={10}
             spellcheck={false}
             defaultValue={JSON.stringify(policy.rules, null, 2)}
