@@ -342,6 +342,37 @@ it('shows the caller its role, and hides the controls the role can never use', a
   await screenshot(owner.page, 'role-org-owner');
   await expectAccessible(owner.page);
   await owner.context.close();
+
+  // A workspace admin creates workspace keys in its own workspaces only, and the dialog offers no more.
+  await admin().request('POST', '/v1/organizations/acme/workspaces', {
+    body: { workspace_id: 'acme-other', name: 'Other' },
+  });
+  const wsAdmin = await h.open('workspace-admin', '#/keys');
+  expect(await wsAdmin.page.locator('header .badge-role').textContent()).toBe('workspace admin');
+  await wsAdmin.page.getByRole('button', { name: 'Create key' }).click();
+  const create = wsAdmin.page.getByRole('dialog', { name: 'Create API key' });
+  await create.getByLabel('Key name').waitFor(); // evaluateAll below does not wait
+  const values = (name: string) =>
+    create
+      .locator(`select[name=${name}] option`)
+      .evaluateAll((os) => os.map((o) => (o as unknown as { value: string }).value));
+  expect(await values('key_type')).toEqual(['workspace']);
+  expect(await values('workspace')).toEqual(['acme-prod']);
+  await create.getByLabel('Key name').fill('workspace admin key');
+  await create.getByLabel('Module scope').selectOption('metrics');
+  await create.getByLabel('read', { exact: false }).first().check();
+  await create.getByRole('button', { name: 'Create key' }).click();
+  const panel = wsAdmin.page.getByRole('dialog', { name: /Key created/ });
+  const token = await panel.locator('[data-secret=token]').inputValue();
+  const made = await admin().request<ApiKey>('GET', `/v1/api-keys/${token.split('_')[2]}`);
+  expect(made).toMatchObject({
+    name: 'workspace admin key',
+    organization_id: 'acme',
+    workspace_id: 'acme-prod',
+  });
+  await screenshot(wsAdmin.page, 'role-workspace-admin');
+  await expectAccessible(wsAdmin.page);
+  await wsAdmin.context.close();
 });
 
 it('says the module is switched off when the organization’s api_keys_enabled is false', async () => {
