@@ -1,13 +1,20 @@
 /**
- * What the signed-in principal is (`GET /v1/me`) and which controls its role can ever use, per the
- * role matrix of docs/tenancy.md. Hiding a control is a convenience: the API stays the gate
- * (docs/console.md#roles). The matrix itself is functions/domain/access.ts, which the browser bundle
- * cannot type-check against (it reaches node:crypto); test/unit/console-roles.test.ts checks this
- * copy agrees with it for every role.
+ * What the signed-in principal is (`GET /v1/me`) and which controls its role can ever use: the
+ * API's own role matrix (functions/domain/access.ts, pure, bundled into the console) asked about
+ * the caller's bindings. Hiding a control is a convenience: the API stays the gate
+ * (docs/console.md#roles).
  */
+import {
+  type Action,
+  type Binding,
+  decideRole,
+  type Role,
+  roleIn,
+  type Target,
+} from '../../functions/domain/access';
 import type { ApiKey, RootModeState } from './api';
 
-export type Role = 'member' | 'auditor' | 'workspace_admin' | 'org_owner' | 'super_admin';
+export type { Role };
 
 export interface MyBinding {
   readonly role: Role;
@@ -31,8 +38,6 @@ export const ROLE_LABELS: Readonly<Record<Role, string>> = {
   org_owner: 'org owner',
   super_admin: 'super admin',
 };
-
-const RANK: readonly Role[] = ['member', 'auditor', 'workspace_admin', 'org_owner', 'super_admin'];
 
 /** A key as far as the matrix cares. */
 export type KeyTarget = Pick<ApiKey, 'organization_id' | 'workspace_id' | 'key_type' | 'requires_root_mode'>;
@@ -59,47 +64,45 @@ const EVERYTHING: Permissions = {
 
 export function permissionsIn(me: Me | null, organizationId: string): Permissions {
   if (!me) return EVERYTHING;
-  // Root mode is needed for system keys: usable when open, or when this caller may open it.
-  const root = me.root_mode.open || me.root_mode.root_allowed;
-  const bindings = me.bindings;
+  const bindings: Binding[] = me.bindings.map((b) => ({ ...b, principal: me.principal }));
+  // "Ever": allowed now, or allowed once the caller opens the root mode it may open.
+  const ever = (action: Action, target: Target) => {
+    const verdict = decideRole(bindings, action, target, me.root_mode.open);
+    return verdict.kind === 'allow' || (verdict.kind === 'root_mode_required' && me.root_mode.root_allowed);
+  };
   const mayChange = (key: KeyTarget) =>
-    bindings.some((b) => {
-      if (b.role === 'super_admin') return !key.requires_root_mode || root;
-      if (b.organization_id !== key.organization_id || key.requires_root_mode) return false;
-      if (b.role === 'org_owner') return true;
-      return (
-        b.role === 'workspace_admin' &&
-        key.key_type === 'workspace' &&
-        key.workspace_id !== null &&
-        b.workspace_ids.includes(key.workspace_id)
-      );
+    ever('api_key:update', {
+      organization_id: key.organization_id,
+      workspace_id: key.workspace_id,
+      key_type: key.key_type,
+      system: key.requires_root_mode,
     });
-  const target = (key_type: 'workspace' | 'organization', workspace_id: string | null): KeyTarget => ({
-    organization_id: organizationId,
-    workspace_id,
-    key_type,
-    requires_root_mode: false,
-  });
-  const mayCreateIn = (workspaceId: string) => mayChange(target('workspace', workspaceId));
-  const ownWorkspaces = bindings.flatMap((b) =>
+  const mayCreateIn = (workspaceId: string) =>
+    ever('api_key:create', {
+      organization_id: organizationId,
+      workspace_id: workspaceId,
+      key_type: 'workspace',
+    });
+  const role = roleIn(bindings, organizationId);
+  // Owners create in any workspace; a workspace admin in its own.
+  const workspaces = me.bindings.flatMap((b) =>
     b.organization_id === organizationId ? b.workspace_ids : [],
   );
-  const owner = bindings.some(
-    (b) => b.role === 'super_admin' || (b.role === 'org_owner' && b.organization_id === organizationId),
-  );
-  let role: Role | null = null;
-  for (const b of bindings) {
-    if (b.role !== 'super_admin' && b.organization_id !== organizationId) continue;
-    if (role === null || RANK.indexOf(b.role) > RANK.indexOf(role)) role = b.role;
-  }
+  const anyWorkspace = role === 'super_admin' || role === 'org_owner' || workspaces.some(mayCreateIn);
   return {
     role,
     createTypes: [
-      ...(owner || ownWorkspaces.some(mayCreateIn) ? (['workspace'] as const) : []),
-      ...(mayChange(target('organization', null)) ? (['organization'] as const) : []),
+      ...(anyWorkspace ? (['workspace'] as const) : []),
+      ...(ever('api_key:create', {
+        organization_id: organizationId,
+        workspace_id: null,
+        key_type: 'organization',
+      })
+        ? (['organization'] as const)
+        : []),
     ],
     mayCreateIn,
     mayChange,
-    mayPutPolicy: owner,
+    mayPutPolicy: ever('policy:put', { organization_id: organizationId }),
   };
 }

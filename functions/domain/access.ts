@@ -3,7 +3,7 @@
  * caller's ARN matches one, the role matrix, and each caller's reach for listings. Pure: the
  * service `functions/services/access-control.ts` loads the facts and calls these.
  */
-import type { KeyType } from './api-key';
+import type { KeyType } from './key-type';
 
 export const ROLES = ['member', 'auditor', 'workspace_admin', 'org_owner', 'super_admin'] as const;
 export type Role = (typeof ROLES)[number];

@@ -8,7 +8,9 @@ import { DEFAULT_RATE_WINDOW_SECONDS, type QuotaConfig, quotaPeriod } from './ra
 import { isSystemScope } from './scopes';
 import type { Environment } from './token';
 
-export type KeyType = 'workspace' | 'organization' | 'system';
+export type { KeyType } from './key-type';
+
+import type { KeyType } from './key-type';
 export type StoredStatus = 'active' | 'disabled' | 'revoked';
 export type KeyStatus = StoredStatus | 'expired';
 

@@ -1,8 +1,8 @@
 /**
  * The console hides the controls a role can never use (console/src/roles.ts, docs/console.md#roles)
- * from its own copy of the role matrix: here it must agree with the API's (functions/domain/access.ts
- * `decideRole`) for every role, key and root-mode state, so a control is never hidden from someone
- * the API would allow, nor offered to someone it never would.
+ * by asking the API's role matrix (functions/domain/access.ts `decideRole`) about the caller's
+ * bindings: here its answers must agree with the API's for every role, key and root-mode state, so
+ * a control is never hidden from someone the API would allow, nor offered to someone it never would.
  */
 
 import { type KeyTarget, type Me, type MyBinding, permissionsIn } from '../../console/src/roles';
