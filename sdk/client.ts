@@ -9,10 +9,10 @@
  * are not behind API Gateway; `putApi()` / `getApi()` / `listApis()` manage API registrations.
  */
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
-import type { OutcomeCode } from '../functions/domain/outcomes';
+import type { OutcomeCode, VerifyResult } from '../functions/domain/outcomes';
 import { ManagementApi, ManagementApiError } from './management';
 
-export type { OutcomeCode };
+export type { OutcomeCode, VerifyResult };
 
 export interface Credentials {
   readonly accessKeyId: string;
@@ -56,19 +56,6 @@ export interface VerifyRequest {
   readonly scope?: string;
   /** The caller's IP, for keys with an IP allowlist (without it, such keys are refused). */
   readonly sourceIp?: string | undefined;
-}
-
-/** The decision: `code` is one of docs/authorizer.md's outcome codes, `allowed` when valid. */
-export interface VerifyResult {
-  readonly valid: boolean;
-  readonly code: OutcomeCode;
-  readonly key_id: string | null;
-  readonly scopes: string[] | null;
-  readonly organization_id: string | null;
-  readonly workspace_id: string | null;
-  readonly environment: string | null;
-  /** For `rate_limited`, `quota_exhausted`, `ip_cooling_down`: seconds until a retry can succeed. */
-  readonly retry_after: number | null;
 }
 
 export interface ScopeDefinition {

@@ -50,6 +50,24 @@ export const STORE_UNAVAILABLE = 'store_unavailable';
 /** Every code a check can end with. */
 export type OutcomeCode = 'allowed' | UnauthorizedReason | DenyReason | ToldReason | typeof STORE_UNAVAILABLE;
 
+/**
+ * A decision as `POST /v1/keys/verify` answers it (docs/authorizer.md): the service builds it, the
+ * published client and middleware read it.
+ */
+export interface VerifyResult {
+  readonly valid: boolean;
+  readonly code: OutcomeCode;
+  /** The key the token names, whenever the token parsed. */
+  readonly key_id: string | null;
+  // The rest only when valid.
+  readonly scopes: string[] | null;
+  readonly organization_id: string | null;
+  readonly workspace_id: string | null;
+  readonly environment: string | null;
+  /** For `rate_limited`, `quota_exhausted`, `ip_cooling_down`: whole seconds until a retry can succeed. */
+  readonly retry_after: number | null;
+}
+
 export function isTold(code: string): code is ToldReason {
   return (TOLD_REASONS as readonly string[]).includes(code);
 }

@@ -4,7 +4,7 @@
  * codes, the same audit of refusals and the same once-a-minute use counts; only the answer differs:
  * the outcome itself, for an IAM-authenticated caller, instead of an API Gateway policy.
  */
-import { type OutcomeCode, outcomeStatus, STORE_UNAVAILABLE } from '../domain/outcomes';
+import { type OutcomeCode, outcomeStatus, STORE_UNAVAILABLE, type VerifyResult } from '../domain/outcomes';
 import { logger } from '../shared/logger';
 import { recordDenial, recordUse } from './access-audit';
 import { type AccessOutcome, checkAccess } from './authorization';
@@ -28,19 +28,6 @@ export interface Verifier {
   readonly requestId?: string | undefined;
 }
 
-export interface VerifyResult {
-  readonly valid: boolean;
-  readonly code: OutcomeCode;
-  /** The key the token names, whenever the token parsed. */
-  readonly key_id: string | null;
-  // The rest only when valid.
-  readonly scopes: string[] | null;
-  readonly organization_id: string | null;
-  readonly workspace_id: string | null;
-  readonly environment: string | null;
-  /** For `rate_limited`, `quota_exhausted`, `ip_cooling_down`: whole seconds until a retry can succeed. */
-  readonly retry_after: number | null;
-}
 
 function resultOf(code: OutcomeCode, outcome?: AccessOutcome): VerifyResult {
   const decision = outcome?.decision;
