@@ -84,6 +84,29 @@ function conflictOf(error: unknown, messages: Partial<Record<WriteConflict['reas
   return new ConflictError(messages[error.reason] ?? 'Changed by another request; read it again and retry.');
 }
 
+/**
+ * A rename, status or switch change of a record: nothing written when nothing changes, else one
+ * versioned write carrying its audit entry (`write` gets the fields to set and what changed).
+ * Answers the record as it now is.
+ */
+async function patchRecord<T extends { version: number }>(
+  record: T,
+  patch: Partial<T>,
+  caller: Actor,
+  now: Date,
+  write: (set: Record<string, unknown>, changes: Record<string, FieldChange>) => Promise<void>,
+): Promise<T> {
+  const changes = changesOf(record, patch);
+  if (Object.keys(changes).length === 0) return record;
+  const set = { ...patch, updated_at: now.toISOString(), updated_by: caller.principal };
+  try {
+    await write(set, changes);
+  } catch (error) {
+    throw conflictOf(error, {});
+  }
+  return { ...record, ...set, version: record.version + 1 };
+}
+
 // ---- Organizations ---------------------------------------------------------------------------------
 
 export interface OrganizationView {
@@ -196,20 +219,12 @@ export async function updateOrganization(
   const decision = await authorize(caller, 'organization:update', { organization_id: id }, { clock });
   const org = await mustGetOrganization(id);
   const now = clock();
-  const changes = changesOf(org, patch);
-  if (Object.keys(changes).length === 0) return { view: organizationView(org), decision };
-  const set = { ...patch, updated_at: now.toISOString(), updated_by: caller.principal };
-  try {
-    await admin.updateOrganization(id, org.version, set, [
+  const updated = await patchRecord(org, patch, caller, now, (set, changes) =>
+    admin.updateOrganization(id, org.version, set, [
       entry('admin.organization_updated', caller, now, id, {}, changes),
-    ]);
-  } catch (error) {
-    throw conflictOf(error, {});
-  }
-  return {
-    view: organizationView({ ...org, ...patch, ...set, version: org.version + 1 } as Organization),
-    decision,
-  };
+    ]),
+  );
+  return { view: organizationView(updated), decision };
 }
 
 // ---- Workspaces ----------------------------------------------------------------------------------
@@ -328,20 +343,12 @@ export async function updateWorkspace(
   );
   const workspace = await mustGetWorkspace(org, ws);
   const now = clock();
-  const changes = changesOf(workspace, patch);
-  if (Object.keys(changes).length === 0) return { view: workspaceView(workspace), decision };
-  const set = { ...patch, updated_at: now.toISOString(), updated_by: caller.principal };
-  try {
-    await admin.updateWorkspace(org, ws, workspace.version, set, [
+  const updated = await patchRecord(workspace, patch, caller, now, (set, changes) =>
+    admin.updateWorkspace(org, ws, workspace.version, set, [
       entry('admin.workspace_updated', caller, now, org, {}, changes, ws),
-    ]);
-  } catch (error) {
-    throw conflictOf(error, {});
-  }
-  return {
-    view: workspaceView({ ...workspace, ...patch, ...set, version: workspace.version + 1 } as Workspace),
-    decision,
-  };
+    ]),
+  );
+  return { view: workspaceView(updated), decision };
 }
 
 // ---- Organization policy -------------------------------------------------------------------------
