@@ -95,6 +95,42 @@ async function queryAll(pk: string, skPrefix: string): Promise<Item[]> {
   return items;
 }
 
+/**
+ * One page of a partition, optionally of the sort keys starting with `skPrefix` and filtered by
+ * `filter` (an expression over `names`/`values`, which must not use `#pk`, `#sk`, `:pk`, `:prefix`).
+ */
+interface PartitionFilter {
+  readonly expression: string;
+  readonly names: Record<string, string>;
+  readonly values: Record<string, unknown>;
+}
+
+async function listPartition<T>(
+  pk: string,
+  limit: number,
+  startKey: Item | undefined,
+  options: { skPrefix?: string; filter?: PartitionFilter } = {},
+): Promise<Page<T>> {
+  const { skPrefix, filter } = options;
+  const page = await queryPage<Item>(
+    {
+      TableName: tableName('admin'),
+      KeyConditionExpression: skPrefix ? '#pk = :pk AND begins_with(#sk, :prefix)' : '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': PK, ...(skPrefix ? { '#sk': SK } : {}), ...filter?.names },
+      ExpressionAttributeValues: {
+        ':pk': pk,
+        ...(skPrefix ? { ':prefix': skPrefix } : {}),
+        ...filter?.values,
+      },
+      ...(filter ? { FilterExpression: filter.expression } : {}),
+    },
+    KEY_ATTRS,
+    limit,
+    checkStartKey(startKey, { [PK]: pk }, KEY_ATTRS),
+  );
+  return { items: page.items.map((i) => strip<T>(i) as T), lastKey: page.lastKey };
+}
+
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
 /** A new admin item: the transaction fails on it (`exists`) if an item with its key is there. */
@@ -160,20 +196,8 @@ function versionedUpdate(key: Item, expectedVersion: number, set: Item): NonNull
 
 export const getOrganization = (id: string) => get<Organization>(ORGS, id);
 
-export async function listOrganizations(limit: number, startKey?: Item): Promise<Page<Organization>> {
-  const page = await queryPage<Item>(
-    {
-      TableName: tableName('admin'),
-      KeyConditionExpression: '#pk = :pk',
-      ExpressionAttributeNames: { '#pk': PK },
-      ExpressionAttributeValues: { ':pk': ORGS },
-    },
-    KEY_ATTRS,
-    limit,
-    checkStartKey(startKey, { [PK]: ORGS }, KEY_ATTRS),
-  );
-  return { items: page.items.map((i) => strip<Organization>(i) as Organization), lastKey: page.lastKey };
-}
+export const listOrganizations = (limit: number, startKey?: Item): Promise<Page<Organization>> =>
+  listPartition<Organization>(ORGS, limit, startKey);
 
 /** The organization and its `default` workspace, created together (nothing when it exists). */
 export async function createOrganization(
@@ -211,38 +235,32 @@ export async function updateOrganization(
 
 export const getWorkspace = (org: string, ws: string) => get<Workspace>(orgPartition(org), workspaceSort(ws));
 
-export async function listWorkspaces(
+export function listWorkspaces(
   org: string,
   limit: number,
   startKey?: Item,
   only?: readonly string[],
 ): Promise<Page<Workspace>> {
-  const names: Record<string, string> = { '#pk': PK, '#sk': SK };
-  const values: Record<string, unknown> = { ':pk': orgPartition(org), ':prefix': 'WS#' };
-  let filter: string | undefined;
+  let filter: PartitionFilter | undefined;
   if (only) {
-    names['#ws'] = 'workspace_id';
+    const values: Record<string, unknown> = {};
     const ids = only.map((w, i) => {
       values[`:w${i}`] = w;
       return `:w${i}`;
     });
-    filter = ids.length
-      ? `#ws IN (${ids.join(', ')})`
-      : 'attribute_not_exists(#ws) AND attribute_exists(#ws)';
+    filter = {
+      // An empty list matches nothing (DynamoDB has no empty IN).
+      expression: ids.length
+        ? `#ws IN (${ids.join(', ')})`
+        : 'attribute_not_exists(#ws) AND attribute_exists(#ws)',
+      names: { '#ws': 'workspace_id' },
+      values,
+    };
   }
-  const page = await queryPage<Item>(
-    {
-      TableName: tableName('admin'),
-      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
-      ExpressionAttributeNames: names,
-      ExpressionAttributeValues: values,
-      ...(filter ? { FilterExpression: filter } : {}),
-    },
-    KEY_ATTRS,
-    limit,
-    checkStartKey(startKey, { [PK]: orgPartition(org) }, KEY_ATTRS),
-  );
-  return { items: page.items.map((i) => strip<Workspace>(i) as Workspace), lastKey: page.lastKey };
+  return listPartition<Workspace>(orgPartition(org), limit, startKey, {
+    skPrefix: 'WS#',
+    ...(filter ? { filter } : {}),
+  });
 }
 
 /** A new workspace, only while its organization exists and is active. */
@@ -330,13 +348,13 @@ export async function bindingsMatching(
 export const getBinding = (principal: string, org: string | null) =>
   get<StoredBinding>(BINDINGS, bindingSortKey(principal, org));
 
-export async function listBindings(
+export function listBindings(
   filter: { organization_id?: string; principal?: string },
   limit: number,
   startKey?: Item,
 ): Promise<Page<StoredBinding>> {
-  const names: Record<string, string> = { '#pk': PK };
-  const values: Record<string, unknown> = { ':pk': BINDINGS };
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = {};
   const filters: string[] = [];
   if (filter.organization_id !== undefined) {
     names['#org'] = 'organization_id';
@@ -348,19 +366,12 @@ export async function listBindings(
     values[':p'] = filter.principal;
     filters.push('#p = :p');
   }
-  const page = await queryPage<Item>(
-    {
-      TableName: tableName('admin'),
-      KeyConditionExpression: '#pk = :pk',
-      ExpressionAttributeNames: names,
-      ExpressionAttributeValues: values,
-      ...(filters.length ? { FilterExpression: filters.join(' AND ') } : {}),
-    },
-    KEY_ATTRS,
+  return listPartition<StoredBinding>(
+    BINDINGS,
     limit,
-    checkStartKey(startKey, { [PK]: BINDINGS }, KEY_ATTRS),
+    startKey,
+    filters.length ? { filter: { expression: filters.join(' AND '), names, values } } : {},
   );
-  return { items: page.items.map((i) => strip<StoredBinding>(i) as StoredBinding), lastKey: page.lastKey };
 }
 
 /**
