@@ -7,7 +7,7 @@
 import type { LocalPrincipal } from '../../local/credentials';
 import type { LocalStack } from '../../local/stack';
 import { localWorkers } from '../../local/workers';
-import { sendSigned, startTestStack } from '../support/local-stack';
+import { signedJson, startTestStack } from '../support/local-stack';
 
 let stack: LocalStack;
 let admin: LocalPrincipal;
@@ -22,17 +22,8 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const call = async (method: string, path: string, body?: unknown) => {
-  const res = await sendSigned(stack.url, {
-    principal: admin,
-    method,
-    path,
-    ...(body === undefined
-      ? {}
-      : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
-  });
-  return { status: res.status, body: res.json<Record<string, unknown>>() };
-};
+const call = (method: string, path: string, body?: unknown) =>
+  signedJson(stack.url, admin, method, path, body);
 
 async function auditNames(id: string): Promise<string[]> {
   const res = await call('GET', `/v1/api-keys/${id}/audit`);

@@ -16,7 +16,7 @@ import { LOCAL_ACCOUNT_ID, type LocalPrincipal } from '../../local/credentials';
 import type { LocalStack } from '../../local/stack';
 import { LatchkeyClient } from '../../sdk/client';
 import { type LatchkeyContext, requireKey } from '../../sdk/middleware';
-import { send, sendSigned, startTestStack } from '../support/local-stack';
+import { send, signedJson, startTestStack } from '../support/local-stack';
 
 const registration = JSON.parse(
   readFileSync(join(__dirname, '../../examples/consumer/registration.json'), 'utf8'),
@@ -26,17 +26,8 @@ let stack: LocalStack;
 let admin: LocalPrincipal;
 let readKey: string;
 
-const signed = async (method: string, path: string, body?: unknown) => {
-  const res = await sendSigned(stack.url, {
-    principal: admin,
-    method,
-    path,
-    ...(body === undefined
-      ? {}
-      : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
-  });
-  return { status: res.status, body: res.json<Record<string, unknown>>() };
-};
+const signed = (method: string, path: string, body?: unknown) =>
+  signedJson(stack.url, admin, method, path, body);
 
 const callApi = (method: string, path: string, key?: string, header: 'bearer' | 'x-api-key' = 'bearer') =>
   send(stack.url, {

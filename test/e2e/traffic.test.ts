@@ -6,7 +6,7 @@
  */
 import type { LocalPrincipal } from '../../local/credentials';
 import type { LocalStack } from '../../local/stack';
-import { send, sendSigned, startTestStack } from '../support/local-stack';
+import { send, signedJson, startTestStack } from '../support/local-stack';
 
 let stack: LocalStack;
 let admin: LocalPrincipal;
@@ -21,17 +21,8 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const manage = async (method: string, path: string, body?: unknown) => {
-  const res = await sendSigned(stack.url, {
-    principal: admin,
-    method,
-    path,
-    ...(body === undefined
-      ? {}
-      : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
-  });
-  return res.json<Record<string, unknown>>();
-};
+const manage = async (method: string, path: string, body?: unknown) =>
+  (await signedJson(stack.url, admin, method, path, body)).body;
 
 const demo = (token: string | undefined, method = 'GET') =>
   send(stack.url, {

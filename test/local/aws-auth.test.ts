@@ -23,7 +23,7 @@ import type { LocalEvent } from '../../local/eventbridge';
 import { roleArn } from '../../local/iam';
 import { scheduledEvent } from '../../local/scheduler';
 import type { LocalStack } from '../../local/stack';
-import { type HttpResponse, send, sendSigned, startTestStack } from '../support/local-stack';
+import { type HttpResponse, send, sendSigned, signedJson, startTestStack } from '../support/local-stack';
 
 const REGION = 'us-east-1';
 const KEY_ALIAS_ARN = `arn:aws:kms:${REGION}:${LOCAL_ACCOUNT_ID}:alias/latchkey-local`;
@@ -348,17 +348,8 @@ describe('/_local/events', () => {
 });
 
 describe('the functions, through the stack, as their roles', () => {
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await sendSigned(stack.url, {
-      principal: admin,
-      method,
-      path,
-      ...(body === undefined
-        ? {}
-        : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
-    });
-    return { status: res.status, body: res.json<Record<string, unknown>>() };
-  };
+  const call = (method: string, path: string, body?: unknown) =>
+    signedJson(stack.url, admin, method, path, body);
 
   it('CreateKey encrypts the metadata and GetKey decrypts it', async () => {
     const created = await call('POST', '/v1/api-keys', {

@@ -120,3 +120,22 @@ export async function signRequest(baseUrl: string, options: SignOptions): Promis
 export async function sendSigned(baseUrl: string, options: SignOptions): Promise<HttpResponse> {
   return send(baseUrl, await signRequest(baseUrl, options));
 }
+
+/** A JSON call signed as `principal`: its status and parsed body (the management API's tests). */
+export async function signedJson(
+  baseUrl: string,
+  principal: LocalPrincipal,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await sendSigned(baseUrl, {
+    principal,
+    method,
+    path,
+    ...(body === undefined
+      ? {}
+      : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+  });
+  return { status: res.status, body: res.json<Record<string, unknown>>() };
+}
