@@ -28,7 +28,6 @@ export interface Verifier {
   readonly requestId?: string | undefined;
 }
 
-
 function resultOf(code: OutcomeCode, outcome?: AccessOutcome): VerifyResult {
   const decision = outcome?.decision;
   const key = decision?.effect === 'allow' ? decision.key : undefined;
