@@ -3,12 +3,12 @@
  * key become one summary entry per source IP and minute, an IP that keeps presenting invalid tokens
  * is refused without any database read for a while, and that cool-down is audited once.
  */
-import { DynamoDBClient, QueryCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { formatToken, newKeyId, newSecret } from '../../functions/domain/token';
-import { dynamodb } from '../../functions/shared/clients';
 import { routeScopeMap } from '../../lib/declaration';
 import { fakeDateOnly } from '../support/clock';
+import { auditPartition, commandsOf } from '../support/dynamodb-reads';
 import { authorizerEvent } from '../support/events';
 import { newTestKey } from '../support/keys';
 import { useFreshTables } from '../support/tables';
@@ -28,33 +28,7 @@ async function allAudit(): Promise<Record<string, unknown>[]> {
   return (out.Items ?? []).map((i) => unmarshall(i));
 }
 
-async function auditOf(pk: string): Promise<Record<string, unknown>[]> {
-  const out = await db.send(
-    new QueryCommand({
-      TableName: names.AUDIT_TABLE_NAME,
-      KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': { S: pk } },
-      ConsistentRead: true,
-    }),
-  );
-  return (out.Items ?? []).map((i) => unmarshall(i));
-}
-
-/** What `run` sent to DynamoDB, by command name. */
-async function commandsOf(run: () => Promise<unknown>): Promise<string[]> {
-  const sent: string[] = [];
-  const realSend = dynamodb.send.bind(dynamodb) as (c: unknown) => Promise<unknown>;
-  const spy = jest.spyOn(dynamodb, 'send').mockImplementation(((c: { constructor: { name: string } }) => {
-    sent.push(c.constructor.name);
-    return realSend(c);
-  }) as never);
-  try {
-    await run();
-  } finally {
-    spy.mockRestore();
-  }
-  return sent;
-}
+const auditOf = (pk: string) => auditPartition(names.AUDIT_TABLE_NAME as string, pk);
 
 const answer = (token: string | undefined, sourceIp = ATTACKER, with_ = handler) =>
   with_(authorizerEvent('GET', '/demo/agents', { sourceIp, ...(token === undefined ? {} : { token }) })).then(

@@ -4,14 +4,14 @@
  * request and limit (none once this instance knows the counter is full), the Deny context the
  * gateway turns into `Retry-After`, the quota's refill with an injected clock, and the audit.
  */
-import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { changeKey, describeKey, revokeKey } from '../../functions/services/api-keys';
 import { dynamodb } from '../../functions/shared/clients';
 import { routeScopeMap } from '../../lib/declaration';
 import { type AuthorizerProcesses, forkAuthorizers } from '../support/authorizer-processes';
 import { fakeDateOnly } from '../support/clock';
+import { auditPartition, commandsOf } from '../support/dynamodb-reads';
 import { authorizerEvent } from '../support/events';
 import { newTestKey, TEST_ACTOR } from '../support/keys';
 import { useFreshTables } from '../support/tables';
@@ -29,33 +29,7 @@ const call = (token: string, sourceIp = '198.51.100.7') =>
 const effect = (r: Awaited<ReturnType<typeof handler>>) =>
   (r.policyDocument.Statement[0] as { Effect: string }).Effect;
 
-async function auditOf(keyId: string): Promise<Record<string, unknown>[]> {
-  const out = await db.send(
-    new QueryCommand({
-      TableName: names.AUDIT_TABLE_NAME,
-      KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': { S: `KEY#${keyId}` } },
-      ConsistentRead: true,
-    }),
-  );
-  return (out.Items ?? []).map((i) => unmarshall(i));
-}
-
-/** The DynamoDB commands `run` sent, by name. */
-async function commandsOf(run: () => Promise<unknown>): Promise<string[]> {
-  const sent: string[] = [];
-  const realSend = dynamodb.send.bind(dynamodb) as (c: unknown) => Promise<unknown>;
-  const spy = jest.spyOn(dynamodb, 'send').mockImplementation(((c: { constructor: { name: string } }) => {
-    sent.push(c.constructor.name);
-    return realSend(c);
-  }) as never);
-  try {
-    await run();
-  } finally {
-    spy.mockRestore();
-  }
-  return sent;
-}
+const auditOf = (keyId: string) => auditPartition(names.AUDIT_TABLE_NAME as string, `KEY#${keyId}`);
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
