@@ -31,8 +31,12 @@ import { type TokenFile, tokenFileOptions, tokenTarget, writeToken } from './tok
 
 const ENVIRONMENTS = ['production', 'staging', 'sandbox', 'development'];
 const STATUSES = ['active', 'disabled', 'expired', 'revoked'];
-/** Fields `keys update --clear` may set to null (docs/management-api.md#update). */
-const CLEARABLE = [
+/**
+ * Fields `keys update --clear` may set to null (docs/management-api.md#update). Listed, not derived
+ * from the API's schema, which would bundle zod and the handlers into the CLI;
+ * test/unit/cli-commands.test.ts holds the two equal.
+ */
+export const CLEARABLE = [
   'description',
   'rate_limit',
   'rate_limit_window_seconds',

@@ -4,8 +4,11 @@
  * here), requests are SigV4-signed for execute-api, `--all` follows pages, and usage errors exit 2
  * before anything is sent.
  */
+
+import { CLEARABLE } from '../../cli/commands/keys';
 import type { CliDeps } from '../../cli/context';
 import { run } from '../../cli/program';
+import { updateKeyBody } from '../../functions/handlers/management/schemas';
 import { routes } from '../../lib/declaration';
 
 const ENDPOINT = 'https://abc123.execute-api.eu-west-1.amazonaws.com/prod/';
@@ -267,4 +270,11 @@ it('audit tables name the user pool user of a console session under the actor', 
   // Once: the second entry, from a caller without identity-pool credentials, names no user.
   expect(out.split(/user [0-9a-f-]{36}/)).toHaveLength(2);
   expect(out).toContain('user/cli');
+});
+
+it('keys update --clear offers exactly the fields the API lets be null', () => {
+  const nullable = Object.entries(updateKeyBody.shape)
+    .filter(([, field]) => field.safeParse(null).success)
+    .map(([name]) => name);
+  expect([...CLEARABLE].sort()).toEqual(nullable.sort());
 });
