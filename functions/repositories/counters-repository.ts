@@ -13,7 +13,6 @@
  *
  * `IP#<source ip>` partition: `M#<minute start>` junk refusal counts (`denied_<reason>`),
  * `SUMMARY#<minute start>` (which instance writes the minute's summary entry) and `COOLDOWN`.
- * `STATS#refusals` / `H#<hour start>`: every refusal per hour, by reason, across keys and IPs.
  * `SUSPICIOUS` / `<window start>#<key id>`: keys seen from unusually many IPs, until notified.
  * `ALERT#<key id>` / `expiring#<days>#<expires_at>` or `expired#<expires_at>`: expiry alerts sent.
  *
@@ -60,7 +59,6 @@ const hourSk = (start: Date) => `H#${start.toISOString()}`;
 const LIVE = 'LIVE#';
 const QUOTA_PREFIX = `${LIVE}Q#`;
 const LAST_SK = `${LIVE}~last`;
-const STATS_PK = 'STATS#refusals';
 const SUSPICIOUS_PK = 'SUSPICIOUS';
 
 /** The count an item held when a conditional write on it was refused (the SDK returns it raw). */
@@ -273,11 +271,6 @@ export function addSourceMinute(ip: string, minute: Date, counts: Counts): Promi
   return addCounts(ipPk(ip), minuteSk(minute), counts, epochS(minute.getTime()) + MINUTE_TTL_S);
 }
 
-/** Adds refusal counts (by `denied_<reason>`) to the hour's total across every key and IP. */
-export async function addRefusalStats(hour: Date, counts: Counts): Promise<void> {
-  await addCounts(STATS_PK, hourSk(hour), counts, epochS(hour.getTime()) + HOUR_TTL_S);
-}
-
 export interface CounterItem {
   readonly start: string;
   readonly counts: Record<string, number>;
@@ -325,23 +318,6 @@ export async function keyCounters(
       },
     }),
     kind,
-  );
-}
-
-/** The hour items of every refusal (across keys and IPs) from `from` to `to`, oldest first. */
-export async function refusalStats(from: Date, to: Date): Promise<CounterItem[]> {
-  return counterItems(
-    await queryAll({
-      TableName: tableName('counters'),
-      KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :from AND :to',
-      ExpressionAttributeNames: { '#pk': PK, '#sk': SK },
-      ExpressionAttributeValues: {
-        ':pk': STATS_PK,
-        ':from': hourSk(from),
-        ':to': hourSk(to),
-      },
-    }),
-    'H#',
   );
 }
 

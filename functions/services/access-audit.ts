@@ -26,12 +26,10 @@ import { putAuditEntry } from '../repositories/audit-repository';
 import {
   addKeyMinute,
   addKeySourceIp,
-  addRefusalStats,
   addSourceMinute,
   type Counts,
   claimCoolDown,
   claimMarker,
-  hourStart,
   MINUTE_MS,
   markLastUsed,
   noteSuspicion,
@@ -90,13 +88,7 @@ interface SourceTally {
   userAgent?: string;
 }
 
-interface StatsTally {
-  readonly kind: 'stats';
-  readonly minute: number;
-  readonly counts: Record<string, number>;
-}
-
-type Tally = KeyTally | SourceTally | StatsTally;
+type Tally = KeyTally | SourceTally;
 
 /** At most this many finished tallies are written per invocation, so no request waits on many. */
 const FLUSH_PER_INVOCATION = 25;
@@ -108,17 +100,14 @@ const MAX_PREFIXES = 10;
 let currentMinute = Number.NEGATIVE_INFINITY;
 let keyTallies = new Map<string, KeyTally>();
 let sourceTallies = new Map<string, SourceTally>();
-let stats: StatsTally = { kind: 'stats', minute: currentMinute, counts: {} };
 const finished: Tally[] = [];
 
 function rollOver(now: Date): number {
   const minute = Math.floor(now.getTime() / MINUTE_MS) * MINUTE_MS;
   if (minute > currentMinute) {
     finished.push(...keyTallies.values(), ...sourceTallies.values());
-    if (Object.keys(stats.counts).length) finished.push(stats);
     keyTallies = new Map();
     sourceTallies = new Map();
-    stats = { kind: 'stats', minute, counts: {} };
     currentMinute = minute;
   }
   return currentMinute;
@@ -194,8 +183,6 @@ function flush(t: Tally): Promise<void> {
         );
         logger.info('Refusals without a key summarised', { source_ip: t.ip, count: sum(t.counts) });
       });
-    case 'stats':
-      return safely('record refusal totals', () => addRefusalStats(hourStart(start), t.counts));
   }
 }
 
@@ -220,7 +207,6 @@ export async function recordDenial(origin: RequestOrigin, refusal: Refusal, now:
   const ip = origin.sourceIp || undefined;
   const route = origin.route;
   rollOver(now);
-  add(stats.counts, `denied_${refusal.reason}`);
   if (isJunk(refusal.reason)) {
     const t = sourceTally(ip ?? 'unknown', now);
     add(t.counts, `denied_${refusal.reason}`);
