@@ -5,7 +5,7 @@
  * (`config/scope-catalog.json`) and the demo routes. Pure rules, no I/O.
  */
 import type { ErrorDetail } from './errors';
-import { catalogEntry, type Permission, type RiskLevel, type ScopeEntry, scopeCatalog } from './scopes';
+import { catalogEntry, type ScopeEntry, scopeCatalog } from './scopes';
 import type { Environment } from './token';
 
 /** The built-in registration: the catalog's scopes and Latchkey's demo routes. */
@@ -76,21 +76,6 @@ export interface ApiRegistration extends ApiDefinition {
   readonly updated_at: string | null;
   readonly updated_by: string | null;
   readonly version: number | null;
-}
-
-export function scopeEntry(
-  scope: `${string}:${Permission}`,
-  description: string,
-  risk: RiskLevel,
-): ScopeEntry {
-  const at = scope.indexOf(':');
-  return {
-    scope,
-    module: scope.slice(0, at),
-    permission: scope.slice(at + 1) as Permission,
-    description,
-    risk_level: risk,
-  };
 }
 
 const catalogModules = new Set(scopeCatalog.map((e) => e.module));
