@@ -13,33 +13,25 @@ import { setting } from './config';
 
 const checked = new WeakMap<object, unknown>();
 
-function check<T>(
-  value: object,
+/** The setting's value as `schema` reads it (checked once per value). */
+function checkedSetting<T>(
+  key: 'policyRules' | 'superAdmins',
   schema: { safeParse(v: unknown): { success: boolean; data?: unknown } },
-  name: string,
-  expected: string,
 ): T {
+  const value = setting(key);
   if (checked.has(value)) return checked.get(value) as T;
   const result = schema.safeParse(value);
-  if (!result.success) throw new Error(`Environment variable ${name} is invalid: ${expected}`);
+  if (!result.success) {
+    throw new Error(
+      `Environment variable ${SETTINGS[key].name} is invalid: ${SETTINGS[key].parser.expected}`,
+    );
+  }
   checked.set(value, result.data);
   return result.data as T;
 }
 
-export function deployPolicyRules(): readonly PolicyRule[] {
-  return check(
-    setting('policyRules'),
-    policyRulesSchema,
-    SETTINGS.policyRules.name,
-    SETTINGS.policyRules.parser.expected,
-  );
-}
+export const deployPolicyRules = (): readonly PolicyRule[] =>
+  checkedSetting('policyRules', policyRulesSchema);
 
-export function configuredSuperAdmins(): readonly string[] {
-  return check(
-    setting('superAdmins'),
-    superAdminsSchema,
-    SETTINGS.superAdmins.name,
-    SETTINGS.superAdmins.parser.expected,
-  );
-}
+export const configuredSuperAdmins = (): readonly string[] =>
+  checkedSetting('superAdmins', superAdminsSchema);
