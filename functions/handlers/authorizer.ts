@@ -184,11 +184,11 @@ function answer(
 }
 
 /** The decision for `event`, and what API Gateway gets (nothing for a 401). */
-export async function authorize(
+async function decide(
   event: AuthorizerEvent,
-  now = new Date(),
+  view: RequestView,
+  now: Date,
 ): Promise<AccessOutcome & { result?: APIGatewayAuthorizerResult | HttpApiResult }> {
-  const view = viewOf(event);
   const outcome = await checkAccess(
     {
       token: view.token,
@@ -203,6 +203,13 @@ export async function authorize(
   return result ? { ...outcome, result } : outcome;
 }
 
+export function authorize(
+  event: AuthorizerEvent,
+  now = new Date(),
+): Promise<AccessOutcome & { result?: APIGatewayAuthorizerResult | HttpApiResult }> {
+  return decide(event, viewOf(event), now);
+}
+
 async function handle(
   event: AuthorizerEvent,
   context?: Context,
@@ -210,19 +217,19 @@ async function handle(
   if (context) logger.addContext(context);
   const started = performance.now();
   const now = new Date();
+  const view = viewOf(event);
   let outcome: Awaited<ReturnType<typeof authorize>>;
   try {
-    outcome = await authorize(event, now);
+    outcome = await decide(event, view, now);
   } catch (error) {
     // Fail closed: a store we cannot read allows nothing.
     logger.error('Authorizer could not decide', { error_name: (error as Error).name });
-    await recordDenial(viewOf(event), { status: 401, reason: 'store_unavailable' }, now);
+    await recordDenial(view, { status: 401, reason: 'store_unavailable' }, now);
     await countRefused(401, 'store_unavailable', undefined, now);
     recordAuthorization({ result: 'store_error' }, performance.now() - started);
     return unauthorized();
   }
   const { decision, result } = outcome;
-  const view = viewOf(event);
   if (decision.effect !== 'allow') {
     // Junk is logged once per source IP and minute, with its count (services/access-audit.ts).
     if (!isJunk(decision.reason)) {
